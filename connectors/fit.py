@@ -1,0 +1,437 @@
+"""FIT connector: fitparse first, fitdecode where fitparse cannot decode a file.
+
+Both libraries yield messages whose fields look alike (name, value, units, field_def), so one
+flattening step turns either into `_Message`s and everything after it is decoder-independent.
+
+Why a fallback: fitparse 1.2.0 rejects files whose definitions declare a field size that is not a
+multiple of the base type (the COROS PACE 2 file of the corpus: "Invalid field size 1 for type
+'uint32'"); fitdecode reads such fields as invalid and carries on. Why our own flattening: both
+libraries expand `compressed_speed_distance` into a second `distance` field whose value is None on
+Zwift files, which overwrites the real distance in a name-keyed dict (fit-decoding.md §3.3); here a
+declared field always beats a component expansion, and a value beats None.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable
+
+import numpy as np
+
+from connectors.base import (
+    ActivityMeta,
+    CorruptFile,
+    DecodedActivity,
+    NotAnActivity,
+    records_table,
+    table_from_columns,
+)
+from connectors.units import semicircles_to_degrees
+from schemas.tables import DEVELOPER_FIELD_SCHEMA, LAP_SCHEMA
+
+FIT_MAGIC = b".FIT"
+
+# file_id.type values that hold an activity; every other type is "not an activity".
+_ACTIVITY_TYPES = {"activity", 4}
+
+# Messages the connector reads; everything else is skipped after decoding.
+_WANTED = {"file_id", "device_info", "session", "lap", "record", "event", "activity"}
+
+_TIMER_STOPS = {"stop", "stop_all", "stop_disable", "stop_disable_all"}
+
+
+@dataclass
+class _Message:
+    name: str
+    values: dict[str, Any]
+    dev: list[tuple[int, int, str, str | None, Any]] = field(default_factory=list)
+
+
+@dataclass
+class _Decoded:
+    messages: list[_Message]
+    decoder: str
+    error: str | None  # why decoding stopped early, None when the whole file decoded
+
+
+def looks_like_fit(data: bytes) -> bool:
+    return len(data) >= 12 and data[8:12] == FIT_MAGIC
+
+
+def decode_fit(data: bytes, path: str) -> list[DecodedActivity]:
+    """Decode one FIT file into one activity per session, or raise an InputError naming the reason."""
+    if len(data) == 0:
+        raise CorruptFile(path, "empty file (0 bytes)")
+    if not looks_like_fit(data):
+        raise CorruptFile(path, "not a FIT file: no '.FIT' signature in the header", offset=8)
+    decoded = _decode_fitparse(data)
+    if decoded.error is not None and not _is_crc_error(decoded.error):
+        # fitparse stopped early for a reason fitdecode may not share; keep whichever read further.
+        other = _decode_fitdecode(data)
+        if other.error is None or _count(other, "record") > _count(decoded, "record"):
+            decoded = other
+    return _activities(decoded, path)
+
+
+def _is_crc_error(reason: str) -> bool:
+    return "CRC" in reason
+
+
+def _count(decoded: _Decoded, name: str) -> int:
+    return sum(1 for m in decoded.messages if m.name == name)
+
+
+# --- decoding ---------------------------------------------------------------------------------------
+
+
+def _flatten(name: str, fields: Iterable[Any]) -> _Message:
+    """One message's fields into a dict: a declared field beats a component expansion, a value beats None."""
+    values: dict[str, Any] = {}
+    declared: set[str] = set()
+    dev: list[tuple[int, int, str, str | None, Any]] = []
+    for fd in fields:
+        kind = type(fd.field_def).__name__
+        if kind == "DevFieldDefinition":
+            dev.append((int(fd.field_def.dev_data_index), int(fd.def_num), str(fd.name), fd.units, fd.value))
+            continue
+        key, value = fd.name, fd.value
+        is_declared = fd.field_def is not None
+        current = values.get(key)
+        if (
+            key not in values
+            or (current is None and value is not None)
+            or (is_declared and key not in declared and value is not None)
+        ):
+            values[key] = value
+            if is_declared:
+                declared.add(key)
+    return _Message(name, values, dev)
+
+
+def _decode_fitparse(data: bytes) -> _Decoded:
+    import fitparse
+
+    messages: list[_Message] = []
+    try:
+        fit = fitparse.FitFile(io.BytesIO(data), check_crc=True)
+        for msg in fit.get_messages():
+            if msg.name in _WANTED or _has_dev(msg.fields):
+                messages.append(_flatten(msg.name, msg.fields))
+    except (fitparse.FitParseError, ValueError, KeyError, IndexError, TypeError, OverflowError) as exc:
+        return _Decoded(messages, "fitparse", _reason(exc))
+    return _Decoded(messages, "fitparse", None)
+
+
+def _decode_fitdecode(data: bytes) -> _Decoded:
+    import fitdecode
+
+    messages: list[_Message] = []
+    try:
+        # WARN, not RAISE: fitdecode then reads a field whose size does not fit its type as invalid
+        # and goes on, which is exactly what fitparse cannot do. Its warnings are not ours to print.
+        with warnings.catch_warnings(), fitdecode.FitReader(
+            io.BytesIO(data),
+            check_crc=fitdecode.CrcCheck.RAISE,
+            error_handling=fitdecode.ErrorHandling.WARN,
+        ) as reader:
+            warnings.simplefilter("ignore")
+            for frame in reader:
+                if isinstance(frame, fitdecode.FitDataMessage) and (
+                    frame.name in _WANTED or _has_dev(frame.fields)
+                ):
+                    messages.append(_flatten(frame.name, frame.fields))
+    except (fitdecode.FitError, ValueError, KeyError, IndexError, TypeError, OverflowError) as exc:
+        return _Decoded(messages, "fitdecode", _reason(exc))
+    return _Decoded(messages, "fitdecode", None)
+
+
+def _has_dev(fields: Iterable[Any]) -> bool:
+    return any(type(fd.field_def).__name__ == "DevFieldDefinition" for fd in fields)
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    kind = type(exc).__name__
+    if "CRC" in kind or "crc" in text.lower():
+        return f"file CRC mismatch ({text})"
+    if "EOF" in kind or "eof" in text.lower():
+        return f"file ends early, truncated ({text})"
+    return f"{kind}: {text}"
+
+
+# --- messages -> activities -------------------------------------------------------------------------
+
+
+_FIT_EPOCH = datetime(1989, 12, 31, tzinfo=timezone.utc)
+
+
+def _utc(value: Any) -> datetime | None:
+    """A FIT instant as an aware UTC datetime.
+
+    Both decoders leave timestamps rebuilt from compressed-timestamp headers as raw seconds since the
+    FIT epoch (1989-12-31T00:00Z) instead of datetimes; those are converted here.
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**32:
+        return _FIT_EPOCH + timedelta(seconds=value)
+    if not isinstance(value, datetime):
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def _num(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def _int(value: Any) -> int | None:
+    number = _num(value)
+    return None if number is None else int(round(number))
+
+
+def _first(values: dict[str, Any], *keys: str) -> Any:
+    for key in keys:
+        if values.get(key) is not None:
+            return values[key]
+    return None
+
+
+def _file_types(messages: list[_Message]) -> list[Any]:
+    return [m.values.get("type") for m in messages if m.name == "file_id"]
+
+
+def _activities(decoded: _Decoded, path: str) -> list[DecodedActivity]:
+    messages = decoded.messages
+    types = [t for t in _file_types(messages) if t is not None]
+    records = [m for m in messages if m.name == "record"]
+    sessions = [m for m in messages if m.name == "session"]
+    if types and not any(t in _ACTIVITY_TYPES for t in types):
+        kinds = ", ".join(sorted({str(t) for t in types}))
+        raise NotAnActivity(path, f"FIT file of type {kinds}, not an activity")
+    timed = [r for r in records if _utc(r.values.get("timestamp")) is not None]
+    if not timed and not sessions:
+        if decoded.error is not None:
+            raise CorruptFile(path, f"nothing usable decoded: {decoded.error}")
+        what = "no file_id, " if not types else ""
+        raise NotAnActivity(path, f"FIT file holds {what}no timestamped records and no session")
+
+    notes: list[str] = []
+    if not types:
+        notes.append("no file_id message: treated as an activity because it holds records")
+    if decoded.decoder != "fitparse":
+        notes.append(f"decoded with {decoded.decoder}: fitparse could not decode this file")
+    partial = decoded.error
+    if partial is not None:
+        notes.append(f"partial: {partial}; kept the {len(timed)} records decoded before it")
+
+    file_meta = _file_meta(messages)
+    starts = _session_starts(sessions, timed)
+    n_sessions = max(1, len(sessions))
+
+    def assign(times: list[datetime | None]) -> np.ndarray:
+        """Index of the session each instant belongs to: the last one that started at or before it."""
+        if n_sessions == 1:
+            return np.zeros(len(times), dtype=np.int64)
+        keys = np.array([t.timestamp() if t else starts[0] for t in times], dtype=np.float64)
+        return np.clip(np.searchsorted(starts, keys, side="right") - 1, 0, n_sessions - 1)
+
+    rec_session = assign([_utc(r.values.get("timestamp")) for r in timed])
+    laps = [m for m in messages if m.name == "lap"]
+    lap_session = assign([_utc(_first(m.values, "start_time", "timestamp")) for m in laps])
+    dev_msgs = [m for m in messages if m.dev]
+    dev_session = assign([_utc(m.values.get("timestamp")) for m in dev_msgs])
+    pauses = _pauses(messages)
+    pause_session = assign([p[0] for p in pauses])
+
+    out = []
+    for i in range(n_sessions):
+        session = sessions[i].values if sessions else {}
+        out.append(
+            DecodedActivity(
+                source_format="fit",
+                decoder=decoded.decoder,
+                session_index=i,
+                meta=_session_meta(file_meta, session, messages),
+                records=_records([r for r, s in zip(timed, rec_session) if s == i]),
+                laps=_laps([m for m, s in zip(laps, lap_session) if s == i]),
+                developer_fields=_developer_fields([m for m, s in zip(dev_msgs, dev_session) if s == i]),
+                pauses=tuple(p for p, s in zip(pauses, pause_session) if s == i),
+                partial_reason=partial,
+                warnings=tuple(notes),
+            )
+        )
+    return out
+
+
+def _session_starts(sessions: list[_Message], records: list[_Message]) -> np.ndarray:
+    starts = []
+    for s in sessions:
+        t = _utc(_first(s.values, "start_time", "timestamp"))
+        starts.append(t.timestamp() if t else np.nan)
+    arr = np.array(starts, dtype=np.float64)
+    if len(arr) and np.isnan(arr).any():
+        fallback = _utc(records[0].values["timestamp"]).timestamp() if records else 0.0  # type: ignore[union-attr]
+        arr = np.where(np.isnan(arr), fallback, arr)
+    return np.maximum.accumulate(arr) if len(arr) else arr
+
+
+def _records(records: list[_Message]) -> Any:
+    rows = [r.values for r in records]
+
+    def column(*keys: str) -> list[Any]:
+        # Array-valued fields (some devices write lists) are not one sample's value: null them.
+        return [_num(_first(v, *keys)) for v in rows]
+
+    lat = np.array(column("position_lat"), dtype=np.float64)
+    lon = np.array(column("position_long"), dtype=np.float64)
+    cadence = np.array(column("cadence"), dtype=np.float64)
+    fraction = np.array(column("fractional_cadence"), dtype=np.float64)
+    return records_table(
+        {
+            "timestamp": [_utc(v.get("timestamp")) for v in rows],
+            "latitude_deg": semicircles_to_degrees(lat),
+            "longitude_deg": semicircles_to_degrees(lon),
+            "altitude_m": np.array(column("enhanced_altitude", "altitude"), dtype=np.float64),
+            "heart_rate_bpm": [_int(v) for v in column("heart_rate")],
+            "cadence_rpm": cadence + np.nan_to_num(fraction),
+            "speed_m_s": np.array(column("enhanced_speed", "speed"), dtype=np.float64),
+            "distance_m": np.array(column("distance"), dtype=np.float64),
+            "power_w": np.array(column("power"), dtype=np.float64),
+            "temperature_c": np.array(column("temperature"), dtype=np.float64),
+        }
+    )
+
+
+def _laps(laps: list[_Message]) -> Any:
+    rows = [m.values for m in laps]
+
+    def column(*keys: str, convert: Any = _num) -> list[Any]:
+        return [convert(_first(v, *keys)) for v in rows]
+
+    def text(key: str) -> list[str | None]:
+        return [None if v.get(key) is None else str(v[key]) for v in rows]
+
+    return table_from_columns(
+        LAP_SCHEMA,
+        {
+            "start_time": column("start_time", convert=_utc),
+            "end_time": column("timestamp", convert=_utc),
+            "elapsed_time_s": column("total_elapsed_time"),
+            "timer_time_s": column("total_timer_time"),
+            "distance_m": column("total_distance"),
+            "avg_speed_m_s": column("enhanced_avg_speed", "avg_speed"),
+            "avg_heart_rate_bpm": column("avg_heart_rate", convert=_int),
+            "max_heart_rate_bpm": column("max_heart_rate", convert=_int),
+            "ascent_m": column("total_ascent"),
+            "descent_m": column("total_descent"),
+            "trigger": text("lap_trigger"),
+            "intensity": text("intensity"),
+        },
+        len(rows),
+    )
+
+
+def _developer_fields(messages: list[_Message]) -> Any:
+    cols: dict[str, list[Any]] = {name: [] for name in DEVELOPER_FIELD_SCHEMA.names}
+    for m in messages:
+        stamp = _utc(m.values.get("timestamp"))
+        for index, number, name, units, value in m.dev:
+            cols["message"].append(m.name)
+            cols["timestamp"].append(stamp)
+            cols["developer_data_index"].append(index)
+            cols["field_number"].append(number)
+            cols["name"].append(name)
+            cols["units"].append(units)
+            cols["value"].append(_num(value))
+            cols["value_text"].append(None if _num(value) is not None or value is None else _text(value))
+    return table_from_columns(DEVELOPER_FIELD_SCHEMA, cols, len(cols["message"]))  # type: ignore[arg-type]
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return ",".join("" if v is None else str(v) for v in value)
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)
+
+
+def _pauses(messages: list[_Message]) -> list[tuple[datetime, datetime]]:
+    """Timer stop -> next timer start intervals, from the event messages."""
+    pauses = []
+    stopped_at: datetime | None = None
+    for m in messages:
+        if m.name != "event" or m.values.get("event") != "timer":
+            continue
+        stamp = _utc(m.values.get("timestamp"))
+        kind = m.values.get("event_type")
+        if stamp is None:
+            continue
+        if kind in _TIMER_STOPS and stopped_at is None:
+            stopped_at = stamp
+        elif kind == "start" and stopped_at is not None:
+            if stamp > stopped_at:
+                pauses.append((stopped_at, stamp))
+            stopped_at = None
+    return pauses
+
+
+def _file_meta(messages: list[_Message]) -> dict[str, Any]:
+    file_id = next((m.values for m in messages if m.name == "file_id" and m.values.get("type") in _ACTIVITY_TYPES),
+                   next((m.values for m in messages if m.name == "file_id"), {}))
+    activity = next((m.values for m in messages if m.name == "activity"), {})
+    offset = None
+    stamp, local = _utc(activity.get("timestamp")), activity.get("local_timestamp")
+    if stamp is not None and isinstance(local, datetime):
+        offset = _sane_offset((local.replace(tzinfo=timezone.utc) - stamp).total_seconds())
+    product = _first(file_id, "garmin_product", "product")
+    serial = file_id.get("serial_number")
+    return {
+        "manufacturer": None if file_id.get("manufacturer") is None else str(file_id["manufacturer"]),
+        "product": None if product is None else str(product),
+        "device_serial": None if serial is None else str(serial),
+        "utc_offset_s": offset,
+    }
+
+
+def _sane_offset(seconds: float) -> int | None:
+    """A device's local-time offset, if it is one real zones use: within +-14 h, on a quarter hour."""
+    quarter = round(seconds / 900.0) * 900
+    if abs(seconds - quarter) > 60 or abs(quarter) > 14 * 3600:
+        return None
+    return int(quarter)
+
+
+def _session_meta(file_meta: dict[str, Any], s: dict[str, Any], messages: list[_Message]) -> ActivityMeta:
+    start = _utc(_first(s, "start_time"))
+    if start is None:
+        start = next((_utc(m.values.get("timestamp")) for m in messages if m.name == "record"
+                      and _utc(m.values.get("timestamp"))), None)
+    sport = s.get("sport")
+    sub_sport = s.get("sub_sport")
+    if sport is None:
+        sport_msg = next((m.values for m in messages if m.name in ("sport", "lap") and m.values.get("sport")), {})
+        sport, sub_sport = sport_msg.get("sport"), sub_sport or sport_msg.get("sub_sport")
+    return ActivityMeta(
+        sport=None if sport is None else str(sport),
+        sub_sport=None if sub_sport is None else str(sub_sport),
+        start_time=start,
+        total_distance_m=_num(s.get("total_distance")),
+        total_timer_time_s=_num(s.get("total_timer_time")),
+        total_elapsed_time_s=_num(s.get("total_elapsed_time")),
+        total_ascent_m=_num(s.get("total_ascent")),
+        total_descent_m=_num(s.get("total_descent")),
+        avg_heart_rate_bpm=_int(s.get("avg_heart_rate")),
+        max_heart_rate_bpm=_int(s.get("max_heart_rate")),
+        workout_feel=_feel(_first(s, "workout_feel", "unknown_192")),
+        workout_rpe=_feel(_first(s, "workout_rpe", "unknown_193")),
+        **file_meta,
+    )
+
+
+def _feel(value: Any) -> int | None:
+    number = _int(value)
+    return number if number is not None and 0 <= number <= 100 else None
+

@@ -1,0 +1,282 @@
+"""GPX connector: the bytes of one GPX 1.0/1.1 file in, one decoded activity out, on gpxpy.
+
+All tracks and segments of a file make one activity. Sensor values come from the point extensions,
+matched by local name under any namespace prefix (Garmin TrackPointExtension v1/v2, `ns3:`, Suunto
+`gpxdata:`, plain `<heartrate>`...). The pipeline computes distance from the positions, so
+`distance_m` stays null here.
+"""
+
+from __future__ import annotations
+
+import codecs
+import math
+import re
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
+from typing import Any
+
+import gpxpy
+import gpxpy.gpx
+
+from connectors.base import ActivityMeta, CorruptFile, DecodedActivity, NotAnActivity, records_table
+
+__all__ = ["decode_gpx"]
+
+_GPX_10_NS = "http://www.topografix.com/GPX/1/0"
+_GPX_11_NS = "http://www.topografix.com/GPX/1/1"
+
+# Extension element local name (lower case) -> slot in the per-point value list.
+_HR, _CADENCE, _POWER, _TEMPERATURE, _SPEED = range(5)
+_EXTENSION_SLOTS = {
+    "hr": _HR, "heartrate": _HR, "heartratebpm": _HR,
+    "cad": _CADENCE, "cadence": _CADENCE, "runcadence": _CADENCE,
+    "power": _POWER, "powerinwatts": _POWER, "watts": _POWER,
+    "atemp": _TEMPERATURE, "temp": _TEMPERATURE, "wtemp": _TEMPERATURE, "temperature": _TEMPERATURE,
+    "speed": _SPEED,
+}
+
+_DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?\sencoding\s*=\s*["']([A-Za-z0-9._\-]+)["']""")
+_DECLARATION_ENCODING_ATTR = re.compile(r"""^(<\?xml[^>]*?)\s+encoding\s*=\s*(["'])[^"']*\2""")
+# A trkpt/rtept/wpt element with its body; points never nest, so the lazy body match is safe.
+_POINT_ELEMENT = re.compile(
+    r"<(?P<tag>(?:[\w.\-]+:)?(?:trkpt|rtept|wpt))\b(?P<attrs>[^>]*?)(?:/>|>.*?</(?P=tag)\s*>)", re.DOTALL
+)
+_ATTRIBUTE = r"""\s{}\s*=\s*(["'])(.*?)\1"""
+
+
+def decode_gpx(data: bytes, path: str) -> list[DecodedActivity]:
+    """Decode one GPX file into a single activity (all tracks and segments, in time order).
+
+    Raises `NotAnActivity` for files without timestamped track points (routes, waypoints, empty or
+    time-less tracks) and `CorruptFile` for anything that is not readable GPX.
+    """
+    warnings: list[str] = []
+    text = _xml_text(data, path, warnings)
+    version = _gpx_version(text, path)
+    gpx = _parse(text, version, path, warnings)
+    return [_activity(gpx, path, warnings)]
+
+
+def _xml_text(data: bytes, path: str, warnings: list[str]) -> str:
+    """The document as str, without a declared encoding (gpxpy re-encodes it as UTF-8 for the parser)."""
+    if data.startswith(codecs.BOM_UTF8):
+        encoding, data = "utf-8", data[len(codecs.BOM_UTF8):]
+    elif data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):  # before UTF-16: FF FE prefixes both
+        encoding = "utf-32"
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    elif data.startswith(b"<\x00?\x00"):
+        encoding = "utf-16-le"
+    elif data.startswith(b"\x00<\x00?"):
+        encoding = "utf-16-be"
+    else:
+        declared = _DECLARED_ENCODING.match(data)
+        encoding = declared.group(1).decode("ascii") if declared else "utf-8"
+        if encoding.lower().replace("-", "").replace("_", "") in ("utf16", "utf32", "ucs2"):
+            encoding = "utf-8"  # declared wide but written without a BOM or NULs: the bytes are 8-bit
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise CorruptFile(path, f"unknown XML encoding {encoding!r}") from None
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as e:
+        # Device names in mis-declared encodings are common; the numbers are ASCII either way.
+        text = data.decode(encoding, errors="replace")
+        warnings.append(f"bytes not valid {encoding} ({e.reason} at byte {e.start}); replaced")
+    text = text.lstrip("\ufeff \t\r\n")  # a declaration must start the document
+    return _DECLARATION_ENCODING_ATTR.sub(r"\1", text, count=1)
+
+
+def _gpx_version(text: str, path: str) -> str:
+    """The GPX field set to parse with: the root namespace decides, then the version attribute.
+
+    gpxpy drops extensions on its 1.0 path, and files like sportractive's declare version="1.0" in the
+    1.1 namespace, so the namespace wins. Without either, 1.1 (loses only 1.0's <speed>, not extensions).
+    """
+    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start",))
+    try:
+        for start in range(0, len(text), 65536):
+            parser.feed(text[start:start + 65536])
+            for event in parser.read_events():
+                root = event[-1]
+                if not isinstance(root, ET.Element):
+                    continue
+                namespace, _, local = root.tag.rpartition("}")
+                if local != "gpx":
+                    raise CorruptFile(path, f"not a GPX file: root element is <{local}>")
+                if namespace == "{" + _GPX_11_NS:
+                    return "1.1"
+                if namespace == "{" + _GPX_10_NS:
+                    return "1.0"
+                declared = root.get("version")
+                return declared if declared in ("1.0", "1.1") else "1.1"
+        parser.close()
+    except ET.ParseError as e:
+        raise CorruptFile(path, f"XML error: {e}") from None
+    raise CorruptFile(path, "no XML element in the file")
+
+
+def _parse(text: str, version: str, path: str, warnings: list[str]) -> gpxpy.gpx.GPX:
+    try:
+        return gpxpy.parse(text, version=version)
+    except gpxpy.gpx.GPXXMLSyntaxException as e:
+        raise CorruptFile(path, str(e)) from None
+    except (gpxpy.gpx.GPXException, ValueError, TypeError, AttributeError, OverflowError) as e:
+        first_error = e
+    # gpxpy refuses a whole file for one point without lat/lon (eTrex 30): drop such points and retry.
+    removed = {"trkpt": 0, "rtept": 0, "wpt": 0}
+
+    def drop_unplaced(match: re.Match[str]) -> str:
+        if _has_position(match.group("attrs")):
+            return match.group(0)
+        removed[match.group("tag").rpartition(":")[2]] += 1
+        return ""
+
+    fixed = _POINT_ELEMENT.sub(drop_unplaced, text)
+    if not any(removed.values()):
+        raise CorruptFile(path, f"invalid GPX: {first_error}")
+    try:
+        gpx = gpxpy.parse(fixed, version=version)
+    except (gpxpy.gpx.GPXException, ValueError, TypeError, AttributeError, OverflowError) as e:
+        raise CorruptFile(path, f"invalid GPX: {e}") from None
+    if removed["trkpt"]:
+        warnings.append(f"skipped {removed['trkpt']} track point(s) without a valid lat/lon")
+    if removed["rtept"] or removed["wpt"]:
+        warnings.append(f"skipped {removed['rtept'] + removed['wpt']} route/way point(s) without lat/lon")
+    return gpx
+
+
+def _has_position(attrs: str) -> bool:
+    for name in ("lat", "lon"):
+        found = re.search(_ATTRIBUTE.format(name), attrs)
+        try:
+            if found is None or not math.isfinite(float(found.group(2))):
+                return False
+        except ValueError:
+            return False
+    return True
+
+
+def _activity(gpx: gpxpy.gpx.GPX, path: str, warnings: list[str]) -> DecodedActivity:
+    times: list[datetime] = []
+    latitudes: list[float] = []
+    longitudes: list[float] = []
+    altitudes: list[float | None] = []
+    heart_rates: list[int | None] = []
+    cadences: list[float | None] = []
+    powers: list[float | None] = []
+    temperatures: list[float | None] = []
+    speeds: list[float | None] = []
+    untimed = 0
+    no_extensions = [None] * 5
+    for track in gpx.tracks:
+        for segment in track.segments:
+            for point in segment.points:
+                time = _utc(point.time)
+                if time is None:
+                    untimed += 1
+                    continue
+                values = _extension_values(point.extensions) if point.extensions else no_extensions
+                times.append(time)
+                latitudes.append(point.latitude)
+                longitudes.append(point.longitude)
+                altitudes.append(point.elevation)
+                hr = values[_HR]
+                heart_rates.append(round(hr) if hr is not None and 0 <= hr < 32767.5 else None)
+                cadences.append(values[_CADENCE])
+                powers.append(values[_POWER])
+                temperatures.append(values[_TEMPERATURE])
+                # GPX 1.0 has <speed> in the point itself; 1.1 files carry it in an extension.
+                speed = getattr(point, "speed", None)
+                speeds.append(speed if speed is not None else values[_SPEED])
+
+    if not times:
+        if untimed:
+            raise NotAnActivity(path, "GPX track has no timestamps")
+        if gpx.routes or gpx.waypoints:
+            raise NotAnActivity(path, "only routes/waypoints, no track")
+        raise NotAnActivity(path, "GPX file has no track points")
+    if untimed:
+        warnings.append(f"dropped {untimed} track point(s) without a timestamp")
+
+    records = records_table({
+        "timestamp": times,
+        "latitude_deg": latitudes,
+        "longitude_deg": longitudes,
+        "altitude_m": altitudes,
+        "heart_rate_bpm": heart_rates,
+        "cadence_rpm": cadences,
+        "speed_m_s": speeds,
+        "power_w": powers,
+        "temperature_c": temperatures,
+    })
+    first_track = gpx.tracks[0] if gpx.tracks else None
+    meta = ActivityMeta(
+        sport=_text(getattr(first_track, "type", None)),
+        name=_text(getattr(first_track, "name", None)) or _text(gpx.name),
+        manufacturer=_text(gpx.creator),
+        start_time=records["timestamp"][0].as_py().astimezone(UTC),
+    )
+    return DecodedActivity(
+        source_format="gpx",
+        decoder="gpxpy",
+        session_index=0,
+        meta=meta,
+        records=records,
+        warnings=tuple(warnings),
+    )
+
+
+def _utc(time: datetime | None) -> datetime | None:
+    """GPX times are UTC unless they carry an offset; naive ones are taken as UTC."""
+    if time is None:
+        return None
+    if time.tzinfo is None:
+        return time.replace(tzinfo=UTC)
+    try:
+        return time.astimezone(UTC)
+    except (OverflowError, ValueError):  # an offset that pushes year 1 or 9999 out of range
+        return None
+
+
+def _extension_values(extensions: list[Any]) -> list[float | None]:
+    """Heart rate, cadence, power, temperature and speed from a point's extension elements.
+
+    Every descendant is searched, so nesting (TrackPointExtension) and prefixes do not matter; the first
+    element of each kind wins.
+    """
+    values: list[float | None] = [None] * 5
+    for extension in extensions:
+        for element in extension.iter():
+            tag = element.tag
+            if not isinstance(tag, str):
+                continue
+            slot = _EXTENSION_SLOTS.get(tag.rpartition("}")[2].rpartition(":")[2].lower())
+            if slot is not None and values[slot] is None:
+                values[slot] = _number(element)
+    return values
+
+
+def _number(element: Any) -> float | None:
+    text = element.text
+    if text is None or not text.strip():
+        # TCX-style <HeartRateBpm><Value>142</Value></HeartRateBpm>
+        for child in element:
+            if isinstance(child.tag, str) and child.tag.rpartition("}")[2].lower() == "value":
+                text = child.text
+                break
+        else:
+            return None
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _text(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None

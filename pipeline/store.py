@@ -1,0 +1,178 @@
+"""The Parquet store: the one place that decides the layout and how files are written.
+
+Layout (every table a folder of Parquet files that DuckDB, pyarrow.dataset, pandas and polars read
+as one table; no hive partitions yet, so each file carries every column of its schema):
+
+    STORE/activities/activities.parquet        all activities (rewritten atomically per commit)
+    STORE/imports/imports.parquet              the ledger, one row per input file (ditto)
+    STORE/records/<activity_id>.parquet        samples of one activity
+    STORE/laps/<activity_id>.parquet           laps of one activity
+    STORE/developer_fields/<activity_id>.parquet   developer fields of one activity (when it has any)
+    STORE/originals/<sha256>                   every input file kept as it arrived
+    STORE/.lock                                held by the one writer
+
+Atomicity: a file is written under a temporary name that no reader matches (`.name.tmp`) and
+renamed into place, so no half-written file is ever visible. Per-activity files are written before
+the activities table names them, and files no activity names are swept at the next commit, so a
+crash leaves at most unreferenced files, never a half row.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from connectors.base import KindpaceError
+from schemas.tables import SCHEMA_VERSION, TABLES
+
+PER_ACTIVITY = ("records", "laps", "developer_fields")
+WHOLE = ("activities", "imports")
+
+
+class StoreError(KindpaceError):
+    """The store cannot be used (unwritable, locked, damaged): the run cannot proceed."""
+
+
+class Store:
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root).expanduser()
+
+    # --- layout ------------------------------------------------------------------------------------
+
+    def table_dir(self, table: str) -> Path:
+        if table not in TABLES:
+            raise KeyError(table)
+        return self.root / table
+
+    def table_file(self, table: str, activity_id: str | None = None) -> Path:
+        if table in WHOLE:
+            return self.table_dir(table) / f"{table}.parquet"
+        if activity_id is None:
+            raise ValueError(f"{table} is stored per activity")
+        return self.table_dir(table) / f"{activity_id}.parquet"
+
+    def original_path(self, sha256: str) -> Path:
+        return self.root / "originals" / sha256
+
+    def ensure(self) -> None:
+        """Create the folders, or fail with a clear reason when the store is not writable."""
+        try:
+            for table in TABLES:
+                self.table_dir(table).mkdir(parents=True, exist_ok=True)
+            (self.root / "originals").mkdir(exist_ok=True)
+            probe = self.root / f".probe-{uuid.uuid4().hex}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise StoreError(f"store {self.root} is not writable: {exc.strerror or exc}") from exc
+
+    # --- writing ------------------------------------------------------------------------------------
+
+    def _write(self, table: str, data: pa.Table, path: Path) -> None:
+        schema = TABLES[table]
+        if not data.schema.equals(schema):
+            data = data.cast(schema)  # raises when a column is missing or does not convert
+        data = data.replace_schema_metadata(
+            {"kindpace.table": table, "kindpace.schema_version": SCHEMA_VERSION}
+        )
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+        try:
+            pq.write_table(data, tmp, compression="zstd")
+            os.replace(tmp, path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+    def write_activity_table(self, table: str, activity_id: str, data: pa.Table) -> None:
+        path = self.table_file(table, activity_id)
+        if data.num_rows == 0:
+            path.unlink(missing_ok=True)
+            return
+        self._write(table, data, path)
+
+    def replace_table(self, table: str, data: pa.Table) -> None:
+        self._write(table, data, self.table_file(table))
+
+    def put_original(self, sha256: str, data: bytes) -> None:
+        path = self.original_path(sha256)
+        if path.exists():
+            return
+        tmp = path.with_name(f".{sha256}.tmp")
+        try:
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise StoreError(f"cannot keep the original {path}: {exc.strerror or exc}") from exc
+
+    def remove_activity(self, activity_id: str) -> None:
+        for table in PER_ACTIVITY:
+            self.table_file(table, activity_id).unlink(missing_ok=True)
+
+    def sweep(self, keep: set[str]) -> int:
+        """Remove per-activity files and temporary files no committed activity names (crash leftovers)."""
+        removed = 0
+        for table in PER_ACTIVITY:
+            folder = self.table_dir(table)
+            if not folder.exists():
+                continue
+            for path in folder.iterdir():
+                stale_tmp = path.name.endswith(".tmp")
+                orphan = path.suffix == ".parquet" and path.stem not in keep
+                if stale_tmp or orphan:
+                    path.unlink(missing_ok=True)
+                    removed += 1
+        return removed
+
+    # --- reading ------------------------------------------------------------------------------------
+
+    def read(self, table: str) -> pa.Table:
+        """A whole table, with exactly its declared schema (empty when nothing is stored yet)."""
+        schema = TABLES[table]
+        folder = self.table_dir(table)
+        files = sorted(folder.glob("*.parquet")) if folder.exists() else []
+        if not files:
+            return schema.empty_table()
+        parts = [pq.read_table(f, schema=schema) for f in files]
+        return pa.concat_tables(parts).replace_schema_metadata(None)
+
+    def read_activity(self, table: str, activity_id: str) -> pa.Table:
+        path = self.table_file(table, activity_id)
+        if not path.exists():
+            return TABLES[table].empty_table()
+        return pq.read_table(path, schema=TABLES[table]).replace_schema_metadata(None)
+
+    # --- the one writer -----------------------------------------------------------------------------
+
+    @contextmanager
+    def writer_lock(self, wait_s: float = 600.0) -> Iterator[None]:
+        """Hold the store's exclusive lock; the OS drops it when a holder dies, so it never goes stale."""
+        self.ensure()
+        path = self.root / ".lock"
+        handle = open(path, "a+")
+        deadline = time.monotonic() + wait_s
+        try:
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() > deadline:
+                        raise StoreError(f"store {self.root} is locked by another writer") from exc
+                    time.sleep(0.2)
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()}\n")
+            handle.flush()
+            yield
+        finally:
+            handle.close()
