@@ -50,7 +50,7 @@ SOFTWARE_VERSION = 27.10  # scale 100 in the profile
 UTC_OFFSET_S = 3600  # Europe/Berlin and Europe/Zurich in November
 BODY_KCAL_PER_KM = 70  # ~1 kcal per kg per km, 70 kg runner
 
-OUT_DIR = Path(__file__).resolve().parent
+OUT_DIR = Path(__file__).resolve().parent / "activities"
 FILE_NAMES = ("easy-run.fit", "harder-stretch-run.fit", "phone-run.gpx", "treadmill-run.fit")
 
 

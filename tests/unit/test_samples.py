@@ -18,6 +18,7 @@ import gpxpy
 import pytest
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+ACTIVITIES = SAMPLES / "activities"
 NAMES = ["easy-run.fit", "harder-stretch-run.fit", "phone-run.gpx", "treadmill-run.fit"]
 
 # By hand. Speeds are whole cm/s with a wiggle that cancels over each minute of timer time.
@@ -88,7 +89,7 @@ def test_regenerating_gives_byte_identical_files(tmp_path):
     assert [p.name for p in written] == NAMES
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(NAMES)
     for name in NAMES:
-        committed = (SAMPLES / name).read_bytes()
+        committed = (ACTIVITIES / name).read_bytes()
         assert (tmp_path / name).read_bytes() == committed, f"{name} differs from a fresh generation"
         assert len(committed) < 150_000, f"{name} is {len(committed)} bytes"
 
@@ -96,7 +97,7 @@ def test_regenerating_gives_byte_identical_files(tmp_path):
 @pytest.mark.parametrize("name", sorted(EXPECTED_FIT))
 def test_fit_sample_decodes_and_totals_match(name):
     exp = EXPECTED_FIT[name]
-    mesgs = _messages(SAMPLES / name)
+    mesgs = _messages(ACTIVITIES / name)
 
     (file_id,) = mesgs["file_id"]
     assert file_id.get_value("type") == "activity"
@@ -143,7 +144,7 @@ def test_fit_sample_decodes_and_totals_match(name):
 
 
 def test_easy_run_pause_has_no_records():
-    records = _messages(SAMPLES / "easy-run.fit")["record"]
+    records = _messages(ACTIVITIES / "easy-run.fit")["record"]
     start = EXPECTED_FIT["easy-run.fit"]["start"]
     gaps = [
         (a.get_value("timestamp"), b.get_value("timestamp"))
@@ -154,7 +155,7 @@ def test_easy_run_pause_has_no_records():
 
 
 def test_easy_run_carries_the_self_report_as_session_fields_192_193():
-    (session,) = _messages(SAMPLES / "easy-run.fit")["session"]
+    (session,) = _messages(ACTIVITIES / "easy-run.fit")["session"]
     assert _field_by_number(session, 192).raw_value == 75  # workout_feel
     assert _field_by_number(session, 193).raw_value == 30  # workout_rpe
 
@@ -162,7 +163,7 @@ def test_easy_run_carries_the_self_report_as_session_fields_192_193():
 def test_self_report_is_readable_by_fitparse_too():
     """fitparse 1.2's profile predates fields 192/193: it must still hand them over, unnamed."""
     fitparse = pytest.importorskip("fitparse")
-    ff = fitparse.FitFile(str(SAMPLES / "easy-run.fit"), check_crc=True)
+    ff = fitparse.FitFile(str(ACTIVITIES / "easy-run.fit"), check_crc=True)
     (session,) = list(ff.get_messages("session"))
     values = {f.def_num: f.raw_value for f in session.fields}
     assert values[192] == 75 and values[193] == 30
@@ -170,12 +171,12 @@ def test_self_report_is_readable_by_fitparse_too():
 
 @pytest.mark.parametrize("name", ["harder-stretch-run.fit", "treadmill-run.fit"])
 def test_other_runs_have_no_self_report(name):
-    (session,) = _messages(SAMPLES / name)["session"]
+    (session,) = _messages(ACTIVITIES / name)["session"]
     assert not any(f.def_num in (192, 193) for f in session.fields)
 
 
 def test_harder_run_has_its_faster_stretch():
-    records = _messages(SAMPLES / "harder-stretch-run.fit")["record"]
+    records = _messages(ACTIVITIES / "harder-stretch-run.fit")["record"]
     fast = [r for r in records if r.get_value("enhanced_speed") >= 3.4]
     assert 6 * 60 - 5 <= len(fast) <= 6 * 60 + 1
     assert 165 <= max(r.get_value("heart_rate") for r in records) <= 176
@@ -183,7 +184,7 @@ def test_harder_run_has_its_faster_stretch():
 
 
 def test_phone_gpx_sample():
-    text = (SAMPLES / "phone-run.gpx").read_text(encoding="utf-8")
+    text = (ACTIVITIES / "phone-run.gpx").read_text(encoding="utf-8")
     gpx = gpxpy.parse(text)
     assert gpx.version == "1.1"
     assert gpx.creator == "Phone app"

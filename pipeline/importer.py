@@ -1,0 +1,344 @@
+"""The import stages, as plain functions over batches of files: parse -> normalize -> dedupe -> write.
+
+`flows/` wraps each stage in a Prefect task; tests call them directly. Every input file ends with
+exactly one `FileOutcome`; per-file problems are data, only store problems raise (StoreError).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+import pyarrow as pa
+
+from connectors import DecodedActivity, InputError, decode_file
+from connectors.base import KindpaceError
+from pipeline.normalize import NormalizedActivity, activity_table, normalize
+from pipeline.store import Store
+from schemas.tables import IMPORTS, SCHEMA_VERSION
+
+OUTCOMES = ("imported", "duplicate", "not_activity", "skipped", "quarantined")
+
+# Two activities are the same run when they start within this many seconds of each other...
+SAME_RUN_START_S = 120.0
+# ...and their elapsed times differ by no more than this share of the longer one (or 120 s).
+SAME_RUN_DURATION_SHARE = 0.10
+
+
+class InputPathError(KindpaceError):
+    """A path given on the command line does not exist: the run cannot proceed."""
+
+
+@dataclass
+class FileOutcome:
+    """What happened to one input file: one JSON report entry and one ledger row."""
+
+    path: str
+    sha256: str
+    size_bytes: int
+    outcome: str
+    reason: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    activity_ids: list[str] = field(default_factory=list)
+
+    def report(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "sha256": self.sha256,
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "warnings": list(self.warnings),
+            "activity_ids": list(self.activity_ids),
+        }
+
+
+@dataclass
+class ParsedFile:
+    path: str  # as the runner gave it (or as the ledger remembers it, on reimport)
+    sha256: str
+    size_bytes: int
+    data: bytes
+    activities: list[DecodedActivity] = field(default_factory=list)
+    error: InputError | None = None
+    normalized: list[NormalizedActivity] = field(default_factory=list)
+
+
+@dataclass
+class Decision:
+    """The dedupe stage's plan for one file: what to write and the outcome to record."""
+
+    parsed: ParsedFile
+    outcome: FileOutcome
+    write: list[NormalizedActivity] = field(default_factory=list)
+    keep_original: bool = True
+    ledger_changed: bool = True
+
+
+# --- discovery ----------------------------------------------------------------------------------------
+
+
+def discover(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
+    """Every file under the given files and folders (recursively), in a stable order."""
+    found: list[str] = []
+    for given in paths:
+        path = Path(given).expanduser()
+        if path.is_file():
+            found.append(str(path))
+        elif path.is_dir():
+            for folder, dirs, files in os.walk(path):
+                dirs.sort()
+                found.extend(str(Path(folder) / name) for name in sorted(files))
+        else:
+            raise InputPathError(f"{given}: no such file or folder")
+    return list(dict.fromkeys(found))
+
+
+def batches(items: list[Any], size: int) -> list[list[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+# --- stage 1: parse -----------------------------------------------------------------------------------
+
+
+def parse_file(path: str, source: str | None = None) -> ParsedFile:
+    """Read and decode one file. `source` is where to read the bytes when it differs from `path`."""
+    data = Path(source or path).read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    parsed = ParsedFile(path=path, sha256=sha, size_bytes=len(data), data=data)
+    try:
+        parsed.activities = decode_file(data, path)
+    except InputError as exc:
+        parsed.error = exc
+    except Exception as exc:  # a decoder bug must not stop the batch: quarantine, name it
+        parsed.error = InputError(path, f"decoder failed unexpectedly: {type(exc).__name__}: {exc}")
+    return parsed
+
+
+def parse_batch(paths: list[str] | list[tuple[str, str]]) -> list[ParsedFile]:
+    out = []
+    for item in paths:
+        path, source = (item, None) if isinstance(item, str) else item
+        try:
+            out.append(parse_file(path, source))
+        except OSError as exc:  # vanished or unreadable: accounted for, not fatal
+            out.append(
+                ParsedFile(path, "", 0, b"", error=InputError(path, f"cannot read: {exc.strerror or exc}"))
+            )
+    return out
+
+
+# --- stage 2: normalize -------------------------------------------------------------------------------
+
+
+def activity_id_for(sha256: str, session_index: int) -> str:
+    """The one rule for activity ids: the first file that supplied the activity, and its session."""
+    return f"{sha256[:20]}-{session_index}"
+
+
+def normalize_batch(parsed: list[ParsedFile], athlete_id: str, imported_at: datetime) -> list[ParsedFile]:
+    for item in parsed:
+        if item.error is not None:
+            continue
+        try:
+            item.normalized = [
+                normalize(
+                    act,
+                    athlete_id=athlete_id,
+                    activity_id=activity_id_for(item.sha256, act.session_index),
+                    source_sha256=item.sha256,
+                    source_path=item.path,
+                    imported_at=imported_at,
+                )
+                for act in item.activities
+            ]
+        except Exception as exc:  # normalization bug on odd data: quarantine the file, keep going
+            item.error = InputError(item.path, f"normalization failed: {type(exc).__name__}: {exc}")
+            item.normalized = []
+    return parsed
+
+
+# --- stage 3: identify and dedupe ---------------------------------------------------------------------
+
+
+def richness(activity: dict[str, Any]) -> tuple[Any, ...]:
+    """Which of two files of one run to keep: sensors first, FIT over GPX, then more samples."""
+    return (
+        bool(activity["has_heart_rate"]),
+        bool(activity["has_position"]),
+        bool(activity["has_power"]),
+        activity["source_format"] == "fit",
+        int(activity["record_count"]),
+    )
+
+
+def same_run(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    if a["athlete_id"] != b["athlete_id"]:
+        return False
+    start_gap = abs((a["start_time"] - b["start_time"]).total_seconds())
+    longer = max(a["elapsed_time_s"] or 0.0, b["elapsed_time_s"] or 0.0)
+    duration_gap = abs((a["elapsed_time_s"] or 0.0) - (b["elapsed_time_s"] or 0.0))
+    return start_gap <= SAME_RUN_START_S and duration_gap <= max(120.0, SAME_RUN_DURATION_SHARE * longer)
+
+
+class StoreState:
+    """The activities and the ledger as the one writer sees them, kept in memory across batches."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.activities: dict[str, dict[str, Any]] = {
+            row["activity_id"]: row for row in store.read("activities").to_pylist()
+        }
+        self.ledger: dict[str, dict[str, Any]] = {row["sha256"]: row for row in store.read("imports").to_pylist()}
+        # When each file was first seen: kept through a reimport, so the ledger's order never changes.
+        self.first_seen: dict[str, datetime] = {sha: row["imported_at"] for sha, row in self.ledger.items()}
+
+    def reset(self) -> None:
+        """Forget everything derived from the originals (for a reimport); skipped files have none, keep them."""
+        self.activities.clear()
+        self.ledger = {sha: row for sha, row in self.ledger.items() if not self.store.original_path(sha).exists()}
+
+    def match(self, activity: dict[str, Any]) -> dict[str, Any] | None:
+        candidates = [a for a in self.activities.values() if same_run(a, activity)]
+        if not candidates:
+            return None
+        return min(candidates, key=lambda a: abs((a["start_time"] - activity["start_time"]).total_seconds()))
+
+
+def _local_offset(now: datetime) -> int:
+    delta = now.astimezone().utcoffset()
+    return int(delta.total_seconds()) if delta is not None else 0
+
+
+def _ledger_row(state: StoreState, outcome: FileOutcome, athlete_id: str, now: datetime) -> dict[str, Any]:
+    when = state.first_seen.setdefault(outcome.sha256, now)
+    return {
+        "sha256": outcome.sha256,
+        "athlete_id": athlete_id,
+        "path": outcome.path,
+        "size_bytes": outcome.size_bytes,
+        "outcome": outcome.outcome,
+        "reason": outcome.reason,
+        "warnings": outcome.warnings,
+        "activity_ids": outcome.activity_ids,
+        "imported_at": when,
+        "utc_offset_s": _local_offset(when),
+        "schema_version": SCHEMA_VERSION,
+    }
+
+
+def dedupe_batch(state: StoreState, parsed: list[ParsedFile], athlete_id: str, now: datetime) -> list[Decision]:
+    """Decide each file's outcome against the store and the files before it; updates `state`."""
+    decisions = []
+    for item in parsed:
+        decisions.append(_decide(state, item, athlete_id, now))
+    return decisions
+
+
+def _decide(state: StoreState, item: ParsedFile, athlete_id: str, now: datetime) -> Decision:
+    known = state.ledger.get(item.sha256) if item.sha256 else None
+    if known is not None and known["outcome"] in ("imported", "duplicate"):
+        outcome = FileOutcome(item.path, item.sha256, item.size_bytes, "duplicate", "already imported",
+                              activity_ids=list(known["activity_ids"] or []))
+        return Decision(item, outcome, keep_original=False, ledger_changed=False)
+    if item.error is not None:
+        outcome = FileOutcome(item.path, item.sha256, item.size_bytes, item.error.outcome, item.error.reason)
+        unchanged = known is not None and (known["outcome"], known["reason"]) == (outcome.outcome, outcome.reason)
+        if not unchanged and item.sha256:
+            state.ledger[item.sha256] = _ledger_row(state, outcome, athlete_id, now)
+        return Decision(item, outcome, keep_original=outcome.outcome != "skipped" and bool(item.sha256),
+                        ledger_changed=not unchanged)
+
+    warnings = sorted({w for act in item.activities for w in act.warnings})
+    to_write: list[NormalizedActivity] = []
+    ids: list[str] = []
+    duplicates_of: list[str] = []
+    for norm in item.normalized:
+        row = norm.activity
+        match = state.match(row)
+        if match is None:
+            state.activities[norm.activity_id] = row
+            to_write.append(norm)
+            ids.append(norm.activity_id)
+            continue
+        keep_id = match["activity_id"]
+        if richness(row) > richness(match):
+            # The new file is richer: it takes over the activity (and its id); the old file becomes its duplicate.
+            replaced = _renamed(norm, keep_id, match["duplicate_sources"] + [match["source_sha256"]])
+            state.activities[keep_id] = replaced.activity
+            to_write.append(replaced)
+            ids.append(keep_id)
+            warnings.append(f"replaced the less complete copy of this run from {match['source_path']}")
+            old = state.ledger.get(match["source_sha256"])
+            if old is not None:
+                old.update(outcome="duplicate", activity_ids=[keep_id],
+                           reason=f"same run as the more complete {item.path}, which replaced it")
+        else:
+            match["duplicate_sources"] = list(match["duplicate_sources"] or []) + [item.sha256]
+            duplicates_of.append(keep_id)
+
+    if ids:
+        outcome = FileOutcome(item.path, item.sha256, item.size_bytes, "imported", None, warnings, ids + duplicates_of)
+    else:
+        first = state.activities[duplicates_of[0]]
+        outcome = FileOutcome(
+            item.path, item.sha256, item.size_bytes, "duplicate",
+            f"same run as activity {duplicates_of[0]} already imported from {first['source_path']}",
+            warnings, duplicates_of,
+        )
+    state.ledger[item.sha256] = _ledger_row(state, outcome, athlete_id, now)
+    return Decision(item, outcome, write=to_write)
+
+
+def _renamed(norm: NormalizedActivity, activity_id: str, duplicate_sources: list[str]) -> NormalizedActivity:
+    def rekey(table: pa.Table) -> pa.Table:
+        index = table.schema.get_field_index("activity_id")
+        return table.set_column(index, table.schema.field(index), pa.array([activity_id] * table.num_rows, pa.string()))
+
+    activity = dict(norm.activity, activity_id=activity_id, duplicate_sources=duplicate_sources)
+    return replace(norm, activity=activity, records=rekey(norm.records), laps=rekey(norm.laps),
+                   developer_fields=rekey(norm.developer_fields))
+
+
+# --- stage 4: write -----------------------------------------------------------------------------------
+
+
+def write_batch(store: Store, state: StoreState, decisions: list[Decision]) -> list[FileOutcome]:
+    """Write one batch: per-activity files and originals first, then the tables that name them."""
+    changed = False
+    for decision in decisions:
+        if decision.keep_original and decision.parsed.sha256:
+            store.put_original(decision.parsed.sha256, decision.parsed.data)
+        for norm in decision.write:
+            store.write_activity_table("records", norm.activity_id, norm.records)
+            store.write_activity_table("laps", norm.activity_id, norm.laps)
+            store.write_activity_table("developer_fields", norm.activity_id, norm.developer_fields)
+        changed = changed or decision.ledger_changed or bool(decision.write)
+    if changed:
+        commit(store, state)
+    return [d.outcome for d in decisions]
+
+
+def commit(store: Store, state: StoreState) -> None:
+    rows = sorted(state.activities.values(), key=lambda r: (r["start_time"], r["activity_id"]))
+    store.replace_table("activities", activity_table(rows))
+    ledger = sorted(state.ledger.values(), key=lambda r: (r["imported_at"], r["path"]))
+    store.replace_table("imports", pa.Table.from_pylist(ledger, schema=IMPORTS))
+    store.sweep(set(state.activities))
+
+
+# --- the whole thing without Prefect (tests, and the stages' reference composition) ------------------
+
+
+def count(outcomes: list[FileOutcome]) -> dict[str, int]:
+    counts = dict.fromkeys(OUTCOMES, 0)
+    for o in outcomes:
+        counts[o.outcome] += 1
+    return counts
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
