@@ -7,11 +7,12 @@ exactly one `FileOutcome`; per-file problems are data, only store problems raise
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import pyarrow as pa
 
@@ -330,7 +331,58 @@ def commit(store: Store, state: StoreState) -> None:
     store.sweep(set(state.activities))
 
 
-# --- the whole thing without Prefect (tests, and the stages' reference composition) ------------------
+# --- composition --------------------------------------------------------------------------------------
+
+# Aim for at most this many batches per import, each of at least MIN_BATCH files: tens of task runs
+# per flow run, not one per file (prefect.md §5).
+MAX_BATCHES = 8
+MIN_BATCH = 25
+
+
+def batch_size(n_files: int) -> int:
+    return max(MIN_BATCH, math.ceil(n_files / MAX_BATCHES))
+
+
+@dataclass(frozen=True)
+class Stages:
+    """The four stages; the flow passes its Prefect tasks, tests and tools the plain functions."""
+
+    parse: Callable[..., list[ParsedFile]] = parse_batch
+    normalize: Callable[..., list[ParsedFile]] = normalize_batch
+    dedupe: Callable[..., list[Decision]] = dedupe_batch
+    write: Callable[..., list[FileOutcome]] = write_batch
+
+
+def run_batches(
+    store: Store, items: list[Any], athlete_id: str, *, reset: bool = False, stages: Stages = Stages()
+) -> dict[str, Any]:
+    """Import `items` (paths, or (path, source) pairs) batch by batch under the store's writer lock.
+
+    With `reset`, everything derived from the originals is rebuilt (reimport). Returns the report:
+    counts per outcome and one entry per file.
+    """
+    outcomes: list[FileOutcome] = []
+    store.ensure()
+    with store.writer_lock():
+        state = StoreState(store)
+        if reset:
+            state.reset()
+        now = now_utc()
+        for batch in batches(items, batch_size(len(items))):
+            parsed = stages.parse(batch)
+            parsed = stages.normalize(parsed, athlete_id, now)
+            decisions = stages.dedupe(state, parsed, athlete_id, now)
+            outcomes.extend(stages.write(store, state, decisions))
+        if reset:
+            commit(store, state)  # an empty reimport still empties the tables
+    return {"counts": count(outcomes), "files": [o.report() for o in outcomes]}
+
+
+def originals_in_order(store: Store) -> list[tuple[str, str]]:
+    """(path as first given, kept original) for every file the store kept, in the order first seen."""
+    ledger = sorted(store.read("imports").to_pylist(), key=lambda r: (r["imported_at"], r["path"]))
+    return [(r["path"], str(store.original_path(r["sha256"]))) for r in ledger
+            if store.original_path(r["sha256"]).exists()]
 
 
 def count(outcomes: list[FileOutcome]) -> dict[str, int]:

@@ -1,0 +1,32 @@
+# Two commands for a fresh machine (see README): `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_STORE := .kindpace/demo-store
+
+.PHONY: demo test test-fast lint docs
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test,dev]"
+	touch $@
+
+# Import the bundled sample runs into a local store, then print the activity table.
+demo: $(BIN)/.installed
+	$(BIN)/kindpace import samples/activities --store $(DEMO_STORE)
+	$(BIN)/kindpace activities --store $(DEMO_STORE)
+
+# Every test, the whole-corpus ones included (they skip, saying why, where ../shared/corpus is absent).
+test: $(BIN)/.installed
+	$(BIN)/python -m pytest
+
+test-fast: $(BIN)/.installed
+	$(BIN)/python -m pytest -m "not slow"
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/mypy connectors pipeline schemas flows kindpace
+
+docs: $(BIN)/.installed
+	$(BIN)/python -m schemas.docgen > docs/schema.md

@@ -1,0 +1,36 @@
+"""Print docs/schema.md from the schemas themselves: `python -m schemas.docgen > docs/schema.md`."""
+
+from __future__ import annotations
+
+from schemas.tables import SCHEMA_VERSION, TABLE_DOCS, TABLES
+
+
+def render() -> str:
+    lines = [
+        "# Stored tables",
+        "",
+        f"Schema version **{SCHEMA_VERSION}**. Generated from `schemas/tables.py` by "
+        "`python -m schemas.docgen`; do not edit by hand.",
+        "",
+        "Every table is a folder `STORE/<table>/` of Parquet files; read one as a table with "
+        "`duckdb.sql(\"select * from read_parquet('STORE/<table>/*.parquet')\")`, "
+        "`pyarrow.dataset.dataset('STORE/<table>')`, `pandas.read_parquet('STORE/<table>')` or "
+        "`polars.read_parquet('STORE/<table>/*.parquet')`. Units are SI; instants are UTC, with the "
+        "local offset in `utc_offset_s` (local time = UTC + offset).",
+        "",
+    ]
+    for name, schema in TABLES.items():
+        lines += [f"## `{name}`", "", TABLE_DOCS[name], "", "| column | type | unit | null | meaning |",
+                  "|---|---|---|---|---|"]
+        for field in schema:
+            meta = {k.decode(): v.decode() for k, v in (field.metadata or {}).items()}
+            lines.append(
+                f"| `{field.name}` | {field.type} | {meta.get('unit', '')} | "
+                f"{'yes' if field.nullable else 'no'} | {meta.get('doc', '')} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(render(), end="")

@@ -1,0 +1,69 @@
+"""The real Prefect flows, under one session-scoped test harness, and the CLI around them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pipeline.store import Store
+from tests.conftest import SAMPLES
+
+pytestmark = pytest.mark.flow
+
+
+def test_import_flow_runs_batches_as_tasks_and_leaves_an_artifact(prefect_harness, tmp_path: Path):
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    from flows.import_flow import import_files
+
+    state = import_files([str(SAMPLES)], str(tmp_path / "store"), return_state=True)
+    assert state.is_completed()
+    report = state.result()
+    assert report["counts"]["imported"] == 4
+    only_this_run = FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
+    with get_client(sync_client=True) as client:
+        deadline = time.monotonic() + 60  # the server records task runs from events, a little later
+        while len(runs := client.read_task_runs(flow_run_filter=only_this_run)) < 4 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert sorted({r.task_key.split("-")[0] for r in runs}) == ["dedupe_batch", "normalize_batch", "parse_batch", "write_batch"]
+        assert len(runs) == 4  # one batch of 4 files: one task run per stage, not one per file
+        artifact = client.read_latest_artifacts()
+        assert any(a.key == "import-summary" for a in artifact)
+
+
+def test_reimport_rebuilds_the_same_tables_from_the_originals(prefect_harness, tmp_path: Path):
+    from flows.import_flow import import_files, reimport
+
+    store = Store(tmp_path / "store")
+    import_files([str(SAMPLES)], str(store.root))
+    before = {name: store.read(name) for name in ("activities", "records", "laps")}
+    report = reimport(str(store.root))
+    assert report["counts"]["imported"] == 4
+    for name, table in before.items():
+        after = store.read(name)
+        if name == "activities":
+            table, after = table.drop(["imported_at"]), after.drop(["imported_at"])
+        assert after.equals(table), name
+
+
+def test_cli_import_json_report_and_activities(tmp_path: Path):
+    """The installed command end to end, in its own process (Prefect's local mode, nothing to start)."""
+    store = tmp_path / "store"
+    env_cmd = [sys.executable, "-m", "kindpace.cli"]
+    done = subprocess.run([*env_cmd, "import", str(SAMPLES), "--store", str(store), "--json"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["counts"] == {"imported": 4, "duplicate": 0, "not_activity": 0, "skipped": 0, "quarantined": 0}
+    assert {Path(f["path"]).name for f in report["files"]} == {p.name for p in SAMPLES.iterdir()}
+    listing = subprocess.run([*env_cmd, "activities", "--store", str(store)], capture_output=True, text=True)
+    assert listing.returncode == 0 and "easy-run.fit" in listing.stdout and "4 activities" in listing.stdout
+    missing = subprocess.run([*env_cmd, "import", str(tmp_path / "nope"), "--store", str(store)],
+                             capture_output=True, text=True)
+    assert missing.returncode == 2 and "no such file" in missing.stderr
