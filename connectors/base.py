@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import pyarrow as pa
-import pyarrow.compute  # noqa: F401  (pa.compute)
+import pyarrow.compute
 
 from schemas.tables import DEVELOPER_FIELD_SCHEMA, LAP_SCHEMA, RECORD_SCHEMA
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 
@@ -165,7 +166,7 @@ def _reason(exc: BaseException) -> str:
 # --- messages -> activities -------------------------------------------------------------------------
 
 
-_FIT_EPOCH = datetime(1989, 12, 31, tzinfo=timezone.utc)
+_FIT_EPOCH = datetime(1989, 12, 31, tzinfo=UTC)
 
 
 def _utc(value: Any) -> datetime | None:
@@ -178,7 +179,7 @@ def _utc(value: Any) -> datetime | None:
         return _FIT_EPOCH + timedelta(seconds=value)
     if not isinstance(value, datetime):
         return None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _num(value: Any) -> float | None:
@@ -255,15 +256,19 @@ def _activities(decoded: _Decoded, path: str) -> list[DecodedActivity]:
                 decoder=decoded.decoder,
                 session_index=i,
                 meta=_session_meta(file_meta, session, messages),
-                records=_records([r for r, s in zip(timed, rec_session) if s == i]),
-                laps=_laps([m for m, s in zip(laps, lap_session) if s == i]),
-                developer_fields=_developer_fields([m for m, s in zip(dev_msgs, dev_session) if s == i]),
-                pauses=tuple(p for p, s in zip(pauses, pause_session) if s == i),
+                records=_records(_of_session(timed, rec_session, i)),
+                laps=_laps(_of_session(laps, lap_session, i)),
+                developer_fields=_developer_fields(_of_session(dev_msgs, dev_session, i)),
+                pauses=tuple(_of_session(pauses, pause_session, i)),
                 partial_reason=partial,
                 warnings=tuple(notes),
             )
         )
     return out
+
+
+def _of_session(items: list[Any], owners: np.ndarray, index: int) -> list[Any]:
+    return [item for item, owner in zip(items, owners, strict=True) if owner == index]
 
 
 def _session_starts(sessions: list[_Message], records: list[_Message]) -> np.ndarray:
@@ -385,7 +390,7 @@ def _file_meta(messages: list[_Message]) -> dict[str, Any]:
     offset = None
     stamp, local = _utc(activity.get("timestamp")), activity.get("local_timestamp")
     if stamp is not None and isinstance(local, datetime):
-        offset = _sane_offset((local.replace(tzinfo=timezone.utc) - stamp).total_seconds())
+        offset = _sane_offset((local.replace(tzinfo=UTC) - stamp).total_seconds())
     product = _first(file_id, "garmin_product", "product")
     serial = file_id.get("serial_number")
     return {

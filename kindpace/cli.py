@@ -108,8 +108,8 @@ def _activities(cfg: config_mod.Config, as_json: bool) -> int:
         feel = "" if r["workout_feel"] is None else str(r["workout_feel"])
         rpe = "" if r["workout_rpe"] is None else str(r["workout_rpe"] // 10)
         name = r["source_path"].rsplit("/", 1)[-1]
-        print(f"{local:%Y-%m-%d %H:%M} {r['sport']:<18} {km:>6} {secs // 3600:>2}:{secs % 3600 // 60:02d}:{secs % 60:02d}"
-              f" {hr:>6}  {feel:>4} {rpe:>3}  {name}")
+        clock = f"{secs // 3600:>2}:{secs % 3600 // 60:02d}:{secs % 60:02d}"
+        print(f"{local:%Y-%m-%d %H:%M} {r['sport']:<18} {km:>6} {clock} {hr:>6}  {feel:>4} {rpe:>3}  {name}")
     print(f"\n{len(rows)} activities in {cfg.store}")
     return EXIT_OK
 

@@ -8,7 +8,7 @@ device's own session totals kept beside them for comparison.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -191,8 +191,8 @@ def normalize(
     has_pos = ~np.isnan(lat) & ~np.isnan(lon)
 
     start = (
-        datetime.fromtimestamp(t[0], tz=timezone.utc) if n
-        else (meta.start_time or datetime.fromtimestamp(0, tz=timezone.utc))
+        datetime.fromtimestamp(t[0], tz=UTC) if n
+        else (meta.start_time or datetime.fromtimestamp(0, tz=UTC))
     )
 
     # Local time: the file's own offset first, else the zone of the first position.

@@ -131,7 +131,7 @@ class Wander:
 
     def step(self) -> list[float]:
         kicks = self.rng.normal(0.0, self.kick, self.dims)
-        self.value = [self.keep * v + float(k) for v, k in zip(self.value, kicks)]
+        self.value = [self.keep * v + float(k) for v, k in zip(self.value, kicks, strict=False)]
         return self.value
 
 
@@ -295,7 +295,8 @@ def write_fit(
 ) -> Path:
     """Encode one run as a Garmin-like activity file: the messages in a watch's order."""
     enc = CheckedEncoder()
-    at = lambda offset: start + timedelta(seconds=offset)
+    def at(offset):
+        return start + timedelta(seconds=offset)
 
     enc.on_mesg(
         MESG["FILE_ID"],

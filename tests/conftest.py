@@ -38,8 +38,9 @@ def corpus() -> Path:
 def prefect_harness(tmp_path_factory):
     """One Prefect test server for every flow test of the session (start-up costs seconds)."""
     os.environ["PREFECT_HOME"] = str(tmp_path_factory.mktemp("prefect-home"))
-    import flows  # noqa: F401  (sets the quiet, offline defaults before Prefect loads)
     from prefect.testing.utilities import prefect_test_harness
+
+    import flows  # noqa: F401  (sets the quiet, offline defaults before Prefect loads)
 
     with prefect_test_harness(server_startup_timeout=120):
         yield

@@ -31,7 +31,8 @@ def test_import_flow_runs_batches_as_tasks_and_leaves_an_artifact(prefect_harnes
         deadline = time.monotonic() + 60  # the server records task runs from events, a little later
         while len(runs := client.read_task_runs(flow_run_filter=only_this_run)) < 4 and time.monotonic() < deadline:
             time.sleep(0.5)
-        assert sorted({r.task_key.split("-")[0] for r in runs}) == ["dedupe_batch", "normalize_batch", "parse_batch", "write_batch"]
+        stages = sorted({r.task_key.split("-")[0] for r in runs})
+        assert stages == ["dedupe_batch", "normalize_batch", "parse_batch", "write_batch"]
         assert len(runs) == 4  # one batch of 4 files: one task run per stage, not one per file
         artifact = client.read_latest_artifacts()
         assert any(a.key == "import-summary" for a in artifact)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -19,7 +19,7 @@ from pipeline.normalize import (
     timezone_at,
 )
 
-T0 = datetime(2026, 3, 29, 0, 30, tzinfo=timezone.utc)  # 30 min before Europe's switch to summer time
+T0 = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)  # 30 min before Europe's switch to summer time
 
 
 def test_haversine_one_degree_of_latitude_is_a_360th_of_the_meridian_circle():
@@ -64,8 +64,8 @@ def test_sport_vocabulary(sport, sub_sport, expected):
 
 def test_time_zone_and_offset_from_a_position_offline():
     assert timezone_at(52.5145, 13.3501) == "Europe/Berlin"  # Tiergarten
-    assert offset_in("Europe/Berlin", datetime(2026, 11, 17, 6, 30, tzinfo=timezone.utc)) == 3600
-    assert offset_in("Europe/Berlin", datetime(2026, 7, 1, 6, 30, tzinfo=timezone.utc)) == 7200
+    assert offset_in("Europe/Berlin", datetime(2026, 11, 17, 6, 30, tzinfo=UTC)) == 3600
+    assert offset_in("Europe/Berlin", datetime(2026, 7, 1, 6, 30, tzinfo=UTC)) == 7200
 
 
 def _activity(n: int = 601, pause: tuple[int, int] | None = (300, 360), speed: float = 2.5,
