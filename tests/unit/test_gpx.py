@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 from connectors.base import CorruptFile, DecodedActivity, NotAnActivity
 from connectors.gpx import decode_gpx
 from schemas.tables import RECORD_SCHEMA
+from tests.conftest import corpus_root
 
 T0 = datetime(2024, 5, 1, 6, 30, tzinfo=UTC)
 
@@ -293,7 +293,7 @@ def test_declared_8bit_encoding_and_mis_declared_bytes() -> None:
 
 # --- corpus ----------------------------------------------------------------------------------------
 
-CORPUS = Path(os.environ.get("KINDPACE_CORPUS") or Path(__file__).resolve().parents[2].parent / "shared" / "corpus")
+CORPUS = corpus_root()
 GPX_DIR = CORPUS / "gpx"
 NO_CORPUS = pytest.mark.skip(reason=f"GPX corpus not found at {GPX_DIR} (set KINDPACE_CORPUS)")
 CORPUS_FILES = (
