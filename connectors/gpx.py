@@ -170,8 +170,12 @@ def _activity(gpx: gpxpy.gpx.GPX, path: str, warnings: list[str]) -> DecodedActi
     speeds: list[float | None] = []
     untimed = 0
     no_extensions = [None] * 5
+    # GPX starts a new segment where the receiver stopped recording or lost its fix: the time between
+    # one segment's last point and the next one's first is a pause, and the jump between them no leg.
+    segment_bounds: list[tuple[int, int]] = []
     for track in gpx.tracks:
         for segment in track.segments:
+            first = len(times)
             for point in segment.points:
                 time = _utc(point.time)
                 if time is None:
@@ -190,6 +194,8 @@ def _activity(gpx: gpxpy.gpx.GPX, path: str, warnings: list[str]) -> DecodedActi
                 # GPX 1.0 has <speed> in the point itself; 1.1 files carry it in an extension.
                 speed = getattr(point, "speed", None)
                 speeds.append(speed if speed is not None else values[_SPEED])
+            if len(times) > first:
+                segment_bounds.append((first, len(times) - 1))
 
     if not times:
         if untimed:
@@ -200,6 +206,11 @@ def _activity(gpx: gpxpy.gpx.GPX, path: str, warnings: list[str]) -> DecodedActi
     if untimed:
         warnings.append(f"dropped {untimed} track point(s) without a timestamp")
 
+    pauses = tuple(
+        (times[prev_last], times[next_first])
+        for (_, prev_last), (next_first, _) in zip(segment_bounds, segment_bounds[1:], strict=False)
+        if times[next_first] > times[prev_last]
+    )
     records = records_table({
         "timestamp": times,
         "latitude_deg": latitudes,
@@ -224,6 +235,7 @@ def _activity(gpx: gpxpy.gpx.GPX, path: str, warnings: list[str]) -> DecodedActi
         session_index=0,
         meta=meta,
         records=records,
+        pauses=pauses,
         warnings=tuple(warnings),
     )
 

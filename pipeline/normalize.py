@@ -132,17 +132,23 @@ def _column(table: pa.Table, name: str) -> np.ndarray:
     return table[name].to_numpy(zero_copy_only=False).astype(np.float64)
 
 
+def timer_paused_per_interval(t: np.ndarray, pauses: np.ndarray) -> np.ndarray:
+    """Seconds of each interval [t_i, t_i+1] inside a timer pause ([stop, start] rows of `pauses`)."""
+    starts, ends = t[:-1], t[1:]
+    paused = np.zeros(len(starts))
+    for stop, start in pauses:  # few pauses, many samples: loop over pauses, vectorize over samples
+        paused += np.clip(np.minimum(ends, start) - np.maximum(starts, stop), 0.0, None)
+    return paused
+
+
 def paused_per_interval(t: np.ndarray, pauses: np.ndarray, gap_s: float) -> np.ndarray:
     """Seconds of each interval [t_i, t_i+1] spent paused: timer pauses, plus recording gaps.
 
     `pauses` is an (n, 2) array of [stop, start] instants in seconds. An interval longer than
     `gap_s` that overlaps no timer pause counts as paused as a whole.
     """
-    starts, ends = t[:-1], t[1:]
-    paused = np.zeros(len(starts))
-    for stop, start in pauses:  # few pauses, many samples: loop over pauses, vectorize over samples
-        paused += np.clip(np.minimum(ends, start) - np.maximum(starts, stop), 0.0, None)
-    dt = ends - starts
+    paused = timer_paused_per_interval(t, pauses)
+    dt = np.diff(t)
     gap = (dt > gap_s) & (paused == 0)
     paused[gap] = dt[gap]
     return np.minimum(paused, dt)
@@ -217,13 +223,17 @@ def normalize(
     dist = _column(rec, "distance_m")
     if np.isfinite(dist).any():
         distance = float(np.nanmax(dist) - np.nanmin(dist))
-        step = np.diff(np.fmax.accumulate(np.where(np.isnan(dist), -np.inf, dist))) if n > 1 else dt
+        with np.errstate(invalid="ignore"):  # -inf - -inf before the first distance: nan, as meant
+            step = np.diff(np.fmax.accumulate(np.where(np.isnan(dist), -np.inf, dist))) if n > 1 else dt
         step = np.where(np.isfinite(step), step, np.nan)
     elif has_pos.sum() > 1:
+        # Legs across a timer pause (or a new GPX segment) do not count; legs across a mere recording
+        # gap do: a device that recorded sparsely, or lost its signal for a while, did cover them.
         idx = np.flatnonzero(has_pos)
         legs = haversine_m(lat[idx[:-1]], lon[idx[:-1]], lat[idx[1:]], lon[idx[1:]])
-        leg_active = np.add.reduceat(active, idx[:-1]) if len(idx) > 1 else np.zeros(0)
-        legs = np.where(leg_active > 0, legs, 0.0)
+        paused_so_far = np.concatenate(([0.0], np.cumsum(timer_paused_per_interval(t, pauses))))
+        in_pause = (paused_so_far[idx[1:]] - paused_so_far[idx[:-1]]) > 0
+        legs = np.where(in_pause, 0.0, legs)
         distance = float(legs.sum())
         step = np.full(max(n - 1, 0), np.nan)
         step[idx[1:] - 1] = legs

@@ -103,9 +103,10 @@ def test_totals_of_a_run_with_one_timer_pause():
     assert row["elapsed_time_s"] == 600.0
     assert row["timer_time_s"] == 540.0
     assert row["moving_time_s"] == 540.0
-    # distance from positions (no device distance): 540 s at 2.5 m/s, the pause adds no metres
-    assert row["distance_m"] == pytest.approx(540 * 2.5, rel=1e-9)
-    assert row["avg_speed_m_s"] == pytest.approx(2.5, rel=1e-9)
+    # distance from positions (no device distance): the leg across the pause (299 s -> 360 s) does not
+    # count, so 299 legs before it and 240 after, each 2.5 m
+    assert row["distance_m"] == pytest.approx(539 * 2.5, rel=1e-9)
+    assert row["avg_speed_m_s"] == pytest.approx(539 * 2.5 / 540, rel=1e-9)
     # HR 120 for t < 200 s, 150 after; time-weighted over the 540 running seconds (interval i -> sample i+1)
     assert row["avg_heart_rate_bpm"] == pytest.approx((199 * 120 + 341 * 150) / 540)
     assert row["max_heart_rate_bpm"] == 150
@@ -134,3 +135,27 @@ def test_standing_still_is_not_moving_but_a_slow_walk_is():
     assert slow["moving_time_s"] == 600.0
     still = _row(_activity(speed=0.2, pause=None)).activity
     assert still["moving_time_s"] == 0.0
+
+
+def test_a_new_gpx_segment_is_a_pause_and_the_jump_between_segments_no_leg(tmp_path):
+    import gpxpy.gpx
+
+    from connectors.gpx import decode_gpx
+
+    gpx = gpxpy.gpx.GPX()
+    track = gpxpy.gpx.GPXTrack()
+    gpx.tracks.append(track)
+    for first_second, lat0 in ((0, 47.0), (600, 47.1)):  # 11 km apart: a bus ride between segments
+        segment = gpxpy.gpx.GPXTrackSegment()
+        for i in range(61):  # 60 legs of 0.0001 degree latitude, 1 per 5 s
+            segment.points.append(gpxpy.gpx.GPXTrackPoint(
+                lat0 + i * 1e-4, 8.0, time=T0 + timedelta(seconds=first_second + 5 * i)))
+        track.segments.append(segment)
+    (act,) = decode_gpx(gpx.to_xml().encode(), "two-segments.gpx")
+    row = _row(act).activity
+    leg = 2 * np.pi * EARTH_RADIUS_M * 1e-4 / 360  # 11.12 m
+    assert row["distance_m"] == pytest.approx(120 * leg, rel=1e-6)
+    # gpxpy's own figure; it uses the equatorial radius (6,378,137 m), 0.11 % more than the mean radius
+    assert row["distance_m"] == pytest.approx(gpx.length_2d() * EARTH_RADIUS_M / 6_378_137.0, rel=1e-4)
+    assert row["elapsed_time_s"] == 900.0
+    assert row["timer_time_s"] == 600.0  # 300 s of each segment; the 300 s between them is a pause
