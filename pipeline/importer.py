@@ -197,14 +197,33 @@ class StoreState:
         self.ledger: dict[str, dict[str, Any]] = {row["sha256"]: row for row in store.read("imports").to_pylist()}
         # When each file was first seen: kept through a reimport, so the ledger's order never changes.
         self.first_seen: dict[str, datetime] = {sha: row["imported_at"] for sha, row in self.ledger.items()}
+        # Activity ids by start time in SAME_RUN_START_S buckets, so a match looks at three buckets, not all.
+        self._by_start: dict[int, set[str]] = {}
+        for row in self.activities.values():
+            self._bucket(row).add(row["activity_id"])
+
+    def _bucket(self, row: dict[str, Any], shift: int = 0) -> set[str]:
+        key = int(row["start_time"].timestamp() // SAME_RUN_START_S) + shift
+        return self._by_start.setdefault(key, set())
+
+    def put(self, row: dict[str, Any]) -> None:
+        """Add or replace an activity row."""
+        old = self.activities.get(row["activity_id"])
+        if old is not None:
+            self._bucket(old).discard(old["activity_id"])
+        self.activities[row["activity_id"]] = row
+        self._bucket(row).add(row["activity_id"])
 
     def reset(self) -> None:
         """Forget everything derived from the originals (for a reimport); skipped files have none, keep them."""
         self.activities.clear()
+        self._by_start.clear()
         self.ledger = {sha: row for sha, row in self.ledger.items() if not self.store.original_path(sha).exists()}
 
     def match(self, activity: dict[str, Any]) -> dict[str, Any] | None:
-        candidates = [a for a in self.activities.values() if same_run(a, activity)]
+        """The stored activity that is the same run, if any (the closest start wins)."""
+        nearby = {i for shift in (-1, 0, 1) for i in self._bucket(activity, shift)}
+        candidates = [self.activities[i] for i in nearby if same_run(self.activities[i], activity)]
         if not candidates:
             return None
         return min(candidates, key=lambda a: abs((a["start_time"] - activity["start_time"]).total_seconds()))
@@ -234,10 +253,7 @@ def _ledger_row(state: StoreState, outcome: FileOutcome, athlete_id: str, now: d
 
 def dedupe_batch(state: StoreState, parsed: list[ParsedFile], athlete_id: str, now: datetime) -> list[Decision]:
     """Decide each file's outcome against the store and the files before it; updates `state`."""
-    decisions = []
-    for item in parsed:
-        decisions.append(_decide(state, item, athlete_id, now))
-    return decisions
+    return [_decide(state, item, athlete_id, now) for item in parsed]
 
 
 def _decide(state: StoreState, item: ParsedFile, athlete_id: str, now: datetime) -> Decision:
@@ -262,15 +278,15 @@ def _decide(state: StoreState, item: ParsedFile, athlete_id: str, now: datetime)
         row = norm.activity
         match = state.match(row)
         if match is None:
-            state.activities[norm.activity_id] = row
+            state.put(row)
             to_write.append(norm)
             ids.append(norm.activity_id)
             continue
         keep_id = match["activity_id"]
         if richness(row) > richness(match):
             # The new file is richer: it takes over the activity (and its id); the old file becomes its duplicate.
-            replaced = _renamed(norm, keep_id, match["duplicate_sources"] + [match["source_sha256"]])
-            state.activities[keep_id] = replaced.activity
+            replaced = _renamed(norm, keep_id, list(match["duplicate_sources"] or []) + [match["source_sha256"]])
+            state.put(replaced.activity)
             to_write.append(replaced)
             ids.append(keep_id)
             warnings.append(f"replaced the less complete copy of this run from {match['source_path']}")
@@ -282,7 +298,9 @@ def _decide(state: StoreState, item: ParsedFile, athlete_id: str, now: datetime)
             match["duplicate_sources"] = list(match["duplicate_sources"] or []) + [item.sha256]
             duplicates_of.append(keep_id)
 
-    if ids:
+    if not ids and not duplicates_of:  # a connector gave no activity and no error: say so, lose nothing
+        outcome = FileOutcome(item.path, item.sha256, item.size_bytes, "not_activity", "no activity decoded")
+    elif ids:
         outcome = FileOutcome(item.path, item.sha256, item.size_bytes, "imported", None, warnings, ids + duplicates_of)
     else:
         first = state.activities[duplicates_of[0]]
