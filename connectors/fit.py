@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,7 +39,7 @@ FIT_MAGIC = b".FIT"
 _ACTIVITY_TYPES = {"activity", 4}
 
 # Messages the connector reads; everything else is skipped after decoding.
-_WANTED = {"file_id", "device_info", "session", "lap", "record", "event", "activity"}
+_WANTED = {"file_id", "device_info", "session", "lap", "record", "event", "activity", "timestamp_correlation"}
 
 _TIMER_STOPS = {"stop", "stop_all", "stop_disable", "stop_disable_all"}
 
@@ -49,6 +49,7 @@ class _Message:
     name: str
     values: dict[str, Any]
     dev: list[tuple[int, int, str, str | None, Any]] = field(default_factory=list)
+    segment: int = 0  # which of the chained FIT files in one file it came from
 
 
 @dataclass
@@ -56,6 +57,16 @@ class _Decoded:
     messages: list[_Message]
     decoder: str
     error: str | None  # why decoding stopped early, None when the whole file decoded
+
+
+def _number_segments(messages: list[_Message]) -> list[_Message]:
+    """Each chained FIT file starts with its own file_id: number the segments in file order."""
+    segment = 0
+    for i, m in enumerate(messages):
+        if m.name == "file_id" and i > 0:
+            segment += 1
+        m.segment = segment
+    return messages
 
 
 def looks_like_fit(data: bytes) -> bool:
@@ -167,13 +178,42 @@ def _reason(exc: BaseException) -> str:
 
 
 _FIT_EPOCH = datetime(1989, 12, 31, tzinfo=UTC)
+# FIT date_time values below this are not dates but seconds since the device powered up.
+_RELATIVE_TIME_LIMIT = 0x10000000
+_TIME_KEYS = ("timestamp", "start_time")
+
+
+def _absolute_times(messages: list[_Message]) -> str | None:
+    """Turn power-on-relative times into UTC where a timestamp_correlation message maps them.
+
+    Returns a warning when the file has relative times and nothing to map them with.
+    """
+    relative = [m for m in messages if any(_is_relative(m.values.get(k)) for k in _TIME_KEYS)]
+    if not relative:
+        return None
+    correlation = next((m.values for m in messages if m.name == "timestamp_correlation"
+                        and isinstance(m.values.get("timestamp"), datetime)
+                        and _is_relative(m.values.get("system_timestamp"))), None)
+    if correlation is None:
+        return ("the device's clock was not set: its times count from power-on, so the date shown "
+                "(around 1990) is not the real one")
+    anchor = _utc(correlation["timestamp"]) - timedelta(seconds=correlation["system_timestamp"])  # type: ignore[operator]
+    for m in relative:
+        for key in _TIME_KEYS:
+            if _is_relative(m.values.get(key)):
+                m.values[key] = anchor + timedelta(seconds=m.values[key])
+    return None
+
+
+def _is_relative(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < _RELATIVE_TIME_LIMIT
 
 
 def _utc(value: Any) -> datetime | None:
     """A FIT instant as an aware UTC datetime.
 
-    Both decoders leave timestamps rebuilt from compressed-timestamp headers as raw seconds since the
-    FIT epoch (1989-12-31T00:00Z) instead of datetimes; those are converted here.
+    Both decoders leave date_time values below 0x10000000 (power-on-relative) as raw integers; the ones
+    `_absolute_times` could not map are read as seconds since the FIT epoch (1989-12-31T00:00Z).
     """
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**32:
         return _FIT_EPOCH + timedelta(seconds=value)
@@ -205,7 +245,8 @@ def _file_types(messages: list[_Message]) -> list[Any]:
 
 
 def _activities(decoded: _Decoded, path: str) -> list[DecodedActivity]:
-    messages = decoded.messages
+    messages = _number_segments(decoded.messages)
+    clock_note = _absolute_times(messages)
     types = [t for t in _file_types(messages) if t is not None]
     records = [m for m in messages if m.name == "record"]
     sessions = [m for m in messages if m.name == "session"]
@@ -224,6 +265,8 @@ def _activities(decoded: _Decoded, path: str) -> list[DecodedActivity]:
         notes.append("no file_id message: treated as an activity because it holds records")
     if decoded.decoder != "fitparse":
         notes.append(f"decoded with {decoded.decoder}: fitparse could not decode this file")
+    if clock_note:
+        notes.append(clock_note)
     partial = decoded.error
     if partial is not None:
         notes.append(f"partial: {partial}; kept the {len(timed)} records decoded before it")
@@ -231,21 +274,37 @@ def _activities(decoded: _Decoded, path: str) -> list[DecodedActivity]:
     file_meta = _file_meta(messages)
     starts = _session_starts(sessions, timed)
     n_sessions = max(1, len(sessions))
+    by_segment: dict[int, list[int]] = {}
+    for i, s in enumerate(sessions):
+        by_segment.setdefault(s.segment, []).append(i)
 
-    def assign(times: list[datetime | None]) -> np.ndarray:
-        """Index of the session each instant belongs to: the last one that started at or before it."""
+    def assign(segments: list[int], times: list[datetime | None]) -> np.ndarray:
+        """The session of each item: one of its own chained segment's sessions where it has any (chained
+        activities may overlap in time), the last that started at or before the item's time."""
+        owners = np.zeros(len(times), dtype=np.int64)
         if n_sessions == 1:
-            return np.zeros(len(times), dtype=np.int64)
-        keys = np.array([t.timestamp() if t else starts[0] for t in times], dtype=np.float64)
-        return np.clip(np.searchsorted(starts, keys, side="right") - 1, 0, n_sessions - 1)
+            return owners
+        seg = np.array(segments, dtype=np.int64)
+        keys = np.array([t.timestamp() if t else np.nan for t in times], dtype=np.float64)
+        for segment in np.unique(seg):
+            chosen = np.array(by_segment.get(int(segment)) or range(n_sessions))
+            candidates = np.maximum.accumulate(starts[chosen])
+            here = seg == segment
+            at = np.where(np.isnan(keys[here]), candidates[0], keys[here])
+            owners[here] = chosen[np.clip(np.searchsorted(candidates, at, side="right") - 1, 0, len(chosen) - 1)]
+        return owners
 
-    rec_session = assign([_utc(r.values.get("timestamp")) for r in timed])
+    def assign_messages(items: list[_Message], *keys: str) -> np.ndarray:
+        return assign([m.segment for m in items], [_utc(_first(m.values, *keys)) for m in items])
+
+    rec_session = assign_messages(timed, "timestamp")
     laps = [m for m in messages if m.name == "lap"]
-    lap_session = assign([_utc(_first(m.values, "start_time", "timestamp")) for m in laps])
+    lap_session = assign_messages(laps, "start_time", "timestamp")
     dev_msgs = [m for m in messages if m.dev]
-    dev_session = assign([_utc(m.values.get("timestamp")) for m in dev_msgs])
-    pauses = _pauses(messages)
-    pause_session = assign([p[0] for p in pauses])
+    dev_session = assign_messages(dev_msgs, "timestamp")
+    segment_pauses = _pauses(messages)
+    pauses = [(stop, start) for stop, start, _ in segment_pauses]
+    pause_session = assign([segment for _, _, segment in segment_pauses], [p[0] for p in pauses])
 
     out = []
     for i in range(n_sessions):
@@ -255,7 +314,8 @@ def _activities(decoded: _Decoded, path: str) -> list[DecodedActivity]:
                 source_format="fit",
                 decoder=decoded.decoder,
                 session_index=i,
-                meta=_session_meta(file_meta, session, messages),
+                meta=replace(_session_meta(file_meta, session, messages),
+                             distance_from_zero=not sessions or by_segment[sessions[i].segment][0] == i),
                 records=_records(_of_session(timed, rec_session, i)),
                 laps=_laps(_of_session(laps, lap_session, i)),
                 developer_fields=_developer_fields(_of_session(dev_msgs, dev_session, i)),
@@ -280,7 +340,7 @@ def _session_starts(sessions: list[_Message], records: list[_Message]) -> np.nda
     if len(arr) and np.isnan(arr).any():
         fallback = _utc(records[0].values["timestamp"]).timestamp() if records else 0.0  # type: ignore[union-attr]
         arr = np.where(np.isnan(arr), fallback, arr)
-    return np.maximum.accumulate(arr) if len(arr) else arr
+    return arr
 
 
 def _records(records: list[_Message]) -> Any:
@@ -363,8 +423,8 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _pauses(messages: list[_Message]) -> list[tuple[datetime, datetime]]:
-    """Timer stop -> next timer start intervals, from the event messages."""
+def _pauses(messages: list[_Message]) -> list[tuple[datetime, datetime, int]]:
+    """Timer stop -> next timer start intervals, from the event messages, with their chained segment."""
     pauses = []
     stopped_at: datetime | None = None
     for m in messages:
@@ -378,7 +438,7 @@ def _pauses(messages: list[_Message]) -> list[tuple[datetime, datetime]]:
             stopped_at = stamp
         elif kind == "start" and stopped_at is not None:
             if stamp > stopped_at:
-                pauses.append((stopped_at, stamp))
+                pauses.append((stopped_at, stamp, m.segment))
             stopped_at = None
     return pauses
 

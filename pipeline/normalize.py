@@ -25,8 +25,14 @@ class NormalizeSettings:
     """Every threshold normalization uses, with its default and why."""
 
     # A gap between samples longer than this, outside any timer pause, is a pause too (the device
-    # stopped recording). Smart recording writes every 1-10 s, so a minute is clearly not a sample gap.
+    # stopped recording). Smart recording writes every 1-10 s, so a minute is clearly not a sample gap;
+    # for files that record sparsely (a sample per pool length, open-water swims) the threshold grows
+    # to `gap_intervals` times the median interval.
     gap_s: float = 60.0
+    gap_intervals: float = 10.0
+    # The device's session start counts when it precedes the first sample by at most this much: the
+    # timer ran from the start, the first sample came later (a pool length, a GPS fix).
+    start_lead_max_s: float = 600.0
     # Slower than this counts as stopped: 0.5 m/s is 1.8 km/h, well below the slowest walking pace
     # (about 3 km/h), so slow runners and walkers are never "stopped".
     stop_speed_m_s: float = 0.5
@@ -196,10 +202,16 @@ def normalize(
     lat, lon = _column(rec, "latitude_deg"), _column(rec, "longitude_deg")
     has_pos = ~np.isnan(lat) & ~np.isnan(lon)
 
-    start = (
-        datetime.fromtimestamp(t[0], tz=UTC) if n
-        else (meta.start_time or datetime.fromtimestamp(0, tz=UTC))
-    )
+    # The clock starts at the session start the device wrote, when it comes shortly before the first sample.
+    first = t[0] if n else None
+    lead = 0.0
+    if meta.start_time is not None and first is not None:
+        gap_to_first = first - meta.start_time.timestamp()
+        if 0 < gap_to_first <= settings.start_lead_max_s:
+            lead = gap_to_first
+    clock_start = (first - lead) if first is not None else (
+        meta.start_time.timestamp() if meta.start_time else 0.0)
+    start = datetime.fromtimestamp(clock_start, tz=UTC)
 
     # Local time: the file's own offset first, else the zone of the first position.
     zone = timezone_at(lat[has_pos][0], lon[has_pos][0]) if has_pos.any() else None
@@ -213,16 +225,22 @@ def normalize(
     for stop, resume in pauses:
         running &= ~((t >= stop) & (t < resume))
 
-    paused = paused_per_interval(t, pauses, settings.gap_s) if n > 1 else np.zeros(0)
     dt = np.diff(t) if n > 1 else np.zeros(0)
+    gap_s = max(settings.gap_s, settings.gap_intervals * float(np.median(dt))) if n > 1 else settings.gap_s
+    paused = paused_per_interval(t, pauses, gap_s) if n > 1 else np.zeros(0)
     active = dt - paused
-    elapsed = float(t[-1] - t[0]) if n > 1 else 0.0
-    timer = float(active.sum())
+    lead_paused = float(timer_paused_per_interval(np.array([clock_start, clock_start + lead]), pauses)[0])
+    elapsed = float(t[-1] - clock_start) if n else 0.0
+    timer = float(active.sum()) + lead - lead_paused
 
     # Distance: the device's cumulative distance, else the path between positions while running.
     dist = _column(rec, "distance_m")
     if np.isfinite(dist).any():
-        distance = float(np.nanmax(dist) - np.nanmin(dist))
+        # Record distance is cumulative from the activity's start, so the distance is its maximum (a pool
+        # swim's first sample already holds a length); later sessions of a multisport file may carry
+        # the distance over, so theirs is the rise.
+        top = float(np.nanmax(dist))
+        distance = top if meta.distance_from_zero else top - float(np.nanmin(dist))
         with np.errstate(invalid="ignore"):  # -inf - -inf before the first distance: nan, as meant
             step = np.diff(np.fmax.accumulate(np.where(np.isnan(dist), -np.inf, dist))) if n > 1 else dt
         step = np.where(np.isfinite(step), step, np.nan)
@@ -315,7 +333,7 @@ def normalize(
     }
     keys = {"athlete_id": athlete_id, "activity_id": activity_id, "utc_offset_s": offset}
     records = _with_keys(rec, RECORDS, keys, {
-        "elapsed_s": pa.array(t - t[0] if n else t, pa.float64()),
+        "elapsed_s": pa.array(t - clock_start, pa.float64()),
         "timer_running": pa.array(running, pa.bool_()),
     })
     laps = _with_keys(decoded.laps, LAPS, keys, {

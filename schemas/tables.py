@@ -84,7 +84,7 @@ RECORDS = pa.schema(
     + RECORD_FIELDS[:1]
     + [
         _OFFSET,
-        col("elapsed_s", pa.float64(), "s", "Seconds since the activity's first sample."),
+        col("elapsed_s", pa.float64(), "s", "Seconds since the activity's start_time."),
         col("timer_running", pa.bool_(), "", "False while the timer was stopped (a pause)."),
     ]
     + RECORD_FIELDS[1:]
@@ -100,7 +100,8 @@ DEVELOPER_FIELDS = pa.schema(_KEYS + DEVELOPER_FIELD_FIELDS[:2] + [_OFFSET] + DE
 ACTIVITIES = pa.schema(
     _KEYS
     + [
-        col("start_time", UTC_MS, "UTC", "Instant of the first sample (or the session start).", False),
+        col("start_time", UTC_MS, "UTC", "Session start the device wrote, when it precedes the first sample "
+            "by at most 10 minutes; else the first sample.", False),
         _OFFSET,
         col("utc_offset_source", pa.string(), "", "Where the offset came from: `file` (FIT activity "
             "local_timestamp), `position` (time zone of the first position), or null."),
@@ -111,7 +112,7 @@ ACTIVITIES = pa.schema(
         col("source_sport", pa.string(), "", "Sport and sub-sport as the file wrote them."),
         col("indoor", pa.bool_(), "", "True for treadmill or indoor activities, or when no position was "
             "recorded."),
-        col("elapsed_time_s", pa.float64(), "s", "First to last sample."),
+        col("elapsed_time_s", pa.float64(), "s", "From start_time to the last sample."),
         col("timer_time_s", pa.float64(), "s", "Elapsed time less pauses (timer stops, recording gaps)."),
         col("moving_time_s", pa.float64(), "s", "Timer time while moving faster than the stop threshold."),
         col("distance_m", pa.float64(), "m", "Distance from the records (device distance, else from positions)."),

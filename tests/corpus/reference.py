@@ -25,12 +25,13 @@ Rules, written down because they are the reference's definition of "right":
   otherwise the first one wins. Developer fields never count (a Connect IQ field may be called
   `distance`). The SDK resolves duplicates itself (its messages are already name-keyed dicts).
 * A value that is not a single number (an array field, bytes) is not one sample's value: NaN.
-* A timestamp left as a raw integer (fitdecode leaves the times of compressed-timestamp headers,
-  and any date_time below 0x10000000, as integers) is read as seconds since the FIT epoch
-  1989-12-31T00:00Z, the connector's convention. The FIT profile says a date_time below 0x10000000
-  is a relative time (seconds since the device powered up), so on the three corpus files that hold
-  such times both the connector and this reference date the run 1989/1990; the test module's
-  docstring tracks that as a connector issue.
+* A timestamp left as a raw integer is read as seconds since the FIT epoch 1989-12-31T00:00Z, the
+  connector's convention. fitdecode turns a date_time into a datetime only from
+  0x10000000 up, declared or rebuilt from a compressed-timestamp header alike (the FR70-intervals
+  file's compressed timestamps come out as datetimes); smaller values stay integers. The FIT
+  profile says such a value is a relative time (seconds since the device powered up), so on the
+  three corpus files that hold them both the connector and this reference date the run 1989/1990;
+  the test module's docstring tracks that as connector issue C2.
 
 Decodings are cached per file content (sha256) as pickles in `$KINDPACE_TEST_CACHE`, default
 `/tmp/kindpace-test-cache`, and in memory, so each reference is decoded once per content. The cache
@@ -46,10 +47,11 @@ import os
 import pickle
 import tempfile
 import warnings
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from importlib.metadata import version as _version
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -100,8 +102,8 @@ def _cached(kind: str, lib: str, path: str | os.PathLike[str], compute: Callable
     result: Reference | None = None
     if file.exists():
         try:
-            with open(file, "rb") as fh:
-                result = pickle.load(fh)
+            with open(file, "rb") as src:
+                result = pickle.load(src)
         except Exception:  # a torn or foreign file: decode again and overwrite it
             result = None
     if result is None:
@@ -109,9 +111,14 @@ def _cached(kind: str, lib: str, path: str | os.PathLike[str], compute: Callable
         try:
             folder.mkdir(parents=True, exist_ok=True)
             # Write-then-rename, so a concurrent run never reads half a pickle.
-            with tempfile.NamedTemporaryFile("wb", dir=folder, delete=False, suffix=".tmp") as fh:
-                pickle.dump(result, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(fh.name, file)
+            with tempfile.NamedTemporaryFile("wb", dir=folder, delete=False, suffix=".tmp") as out:
+                try:
+                    pickle.dump(result, out, protocol=pickle.HIGHEST_PROTOCOL)
+                except BaseException:
+                    out.close()
+                    os.unlink(out.name)
+                    raise
+            os.replace(out.name, file)
         except OSError:
             pass  # an unwritable cache only costs time
     _memo[key] = result
@@ -130,7 +137,7 @@ def _number(value: Any) -> float:
 def _epoch_ms(value: Any) -> float:
     if isinstance(value, datetime):
         if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
+            value = value.replace(tzinfo=UTC)
         return float(round(value.timestamp() * 1000))
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**32:
         return float((FIT_EPOCH_S + value) * 1000)

@@ -159,3 +159,37 @@ def test_a_new_gpx_segment_is_a_pause_and_the_jump_between_segments_no_leg(tmp_p
     assert row["distance_m"] == pytest.approx(gpx.length_2d() * EARTH_RADIUS_M / 6_378_137.0, rel=1e-4)
     assert row["elapsed_time_s"] == 900.0
     assert row["timer_time_s"] == 600.0  # 300 s of each segment; the 300 s between them is a pause
+
+
+def _sparse(meta: ActivityMeta, every_s: float, n: int, first_distance: float) -> DecodedActivity:
+    """A pool-swim-like file: a sample per length, the first one at the end of the first length."""
+    secs = np.arange(1, n + 1) * every_s
+    cols = {
+        "timestamp": [T0 + timedelta(seconds=float(s)) for s in secs],
+        "distance_m": first_distance + np.arange(n) * 25.0,
+    }
+    return DecodedActivity("fit", "test", 0, meta, records_table(cols))
+
+
+def test_sparse_recordings_keep_their_intervals_and_the_session_start_counts():
+    meta = ActivityMeta(sport="swimming", start_time=T0)
+    row = _row(_sparse(meta, every_s=90.0, n=20, first_distance=25.0)).activity
+    # the session started at T0, the first sample 90 s later, then one every 90 s: 20 x 90 s
+    assert row["start_time"] == T0
+    assert row["elapsed_time_s"] == 1800.0
+    assert row["timer_time_s"] == 1800.0  # 90 s intervals are this file's rhythm, not gaps
+    # the first sample already holds the first length: 20 lengths of 25 m
+    assert row["distance_m"] == 500.0
+
+
+def test_a_later_multisport_session_counts_only_its_own_distance():
+    meta = ActivityMeta(sport="running", start_time=T0, distance_from_zero=False)
+    row = _row(_sparse(meta, every_s=5.0, n=11, first_distance=10_000.0)).activity
+    assert row["distance_m"] == 250.0  # 10,000 m carried over from the ride before, then 10 x 25 m
+
+
+def test_a_session_start_long_before_the_first_sample_is_not_trusted():
+    meta = ActivityMeta(sport="running", start_time=T0 - timedelta(hours=3))
+    row = _row(_sparse(meta, every_s=5.0, n=11, first_distance=0.0)).activity
+    assert row["start_time"] == T0 + timedelta(seconds=5)
+    assert row["elapsed_time_s"] == 50.0
