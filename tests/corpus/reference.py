@@ -25,13 +25,12 @@ Rules, written down because they are the reference's definition of "right":
   otherwise the first one wins. Developer fields never count (a Connect IQ field may be called
   `distance`). The SDK resolves duplicates itself (its messages are already name-keyed dicts).
 * A value that is not a single number (an array field, bytes) is not one sample's value: NaN.
-* A timestamp left as a raw integer is read as seconds since the FIT epoch 1989-12-31T00:00Z, the
-  connector's convention. fitdecode turns a date_time into a datetime only from
-  0x10000000 up, declared or rebuilt from a compressed-timestamp header alike (the FR70-intervals
-  file's compressed timestamps come out as datetimes); smaller values stay integers. The FIT
-  profile says such a value is a relative time (seconds since the device powered up), so on the
-  three corpus files that hold them both the connector and this reference date the run 1989/1990;
-  the test module's docstring tracks that as connector issue C2.
+* fitdecode turns a date_time into a datetime only from 0x10000000 up, declared or rebuilt from a
+  compressed-timestamp header alike; smaller values stay integers. The FIT profile says such a
+  value is a relative time (seconds since the device powered up), and a `timestamp_correlation`
+  message maps it: UTC = correlation.timestamp - correlation.system_timestamp + value. Where the
+  file has no such message the value is read as seconds since the FIT epoch 1989-12-31T00:00Z,
+  the connector's convention for a device whose clock was never set.
 
 Decodings are cached per file content (sha256) as pickles in `$KINDPACE_TEST_CACHE`, default
 `/tmp/kindpace-test-cache`, and in memory, so each reference is decoded once per content. The cache
@@ -55,7 +54,7 @@ from typing import Any
 
 import numpy as np
 
-REFERENCE_VERSION = "2"
+REFERENCE_VERSION = "3"
 
 FIT_EPOCH_S = 631065600  # 1989-12-31T00:00:00Z as Unix seconds
 SEMICIRCLE_DEG = 180.0 / 2**31
@@ -134,17 +133,27 @@ def _number(value: Any) -> float:
     return float(value)
 
 
-def _epoch_ms(value: Any) -> float:
+def _epoch_ms(value: Any, system_to_unix_s: float | None = None) -> float:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return float(round(value.timestamp() * 1000))
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**32:
+        if value < 0x10000000 and system_to_unix_s is not None:
+            return float((system_to_unix_s + value) * 1000)
         return float((FIT_EPOCH_S + value) * 1000)
     return np.nan
 
 
-def _columns(rows: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+def _correlation(values: dict[str, Any]) -> float | None:
+    """Unix seconds of system time 0, from a timestamp_correlation message, if it maps one."""
+    stamp, system = values.get("timestamp"), values.get("system_timestamp")
+    if isinstance(stamp, datetime) and isinstance(system, int) and not isinstance(system, bool):
+        return (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).timestamp() - system
+    return None
+
+
+def _columns(rows: list[dict[str, Any]], system_to_unix_s: float | None = None) -> dict[str, np.ndarray]:
     def first(row: dict[str, Any], *keys: str) -> Any:
         for key in keys:
             if row.get(key) is not None:
@@ -155,7 +164,8 @@ def _columns(rows: list[dict[str, Any]]) -> dict[str, np.ndarray]:
         return np.array([_number(first(r, *keys)) for r in rows], dtype=np.float64)
 
     return {
-        "timestamp_ms": np.array([_epoch_ms(r.get("timestamp")) for r in rows], dtype=np.float64),
+        "timestamp_ms": np.array([_epoch_ms(r.get("timestamp"), system_to_unix_s) for r in rows],
+                                 dtype=np.float64),
         "latitude_deg": col("position_lat") * SEMICIRCLE_DEG,
         "longitude_deg": col("position_long") * SEMICIRCLE_DEG,
         "altitude_m": col("enhanced_altitude", "altitude"),
@@ -190,6 +200,7 @@ def _decode_fitdecode(data: bytes) -> Reference:
     rows: list[dict[str, Any]] = []
     error = None
     crc_warnings: list[str] = []
+    correlation: float | None = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -201,10 +212,13 @@ def _decode_fitdecode(data: bytes) -> Reference:
                 for frame in reader:
                     if isinstance(frame, fitdecode.FitDataMessage) and frame.name == "record":
                         rows.append(_fitdecode_row(frame.fields))
+                    elif isinstance(frame, fitdecode.FitDataMessage) and frame.name == "timestamp_correlation":
+                        if correlation is None:
+                            correlation = _correlation(_fitdecode_row(frame.fields))
         except Exception as exc:  # truncated / damaged: keep what decoded before it
             error = f"{type(exc).__name__}: {exc}"
         crc_warnings = [str(w.message) for w in caught if "CRC" in str(w.message)]
-    result: Reference = dict(_columns(rows))
+    result: Reference = dict(_columns(rows, correlation))
     result["meta"] = {"decoder": "fitdecode", "error": error, "crc_warnings": crc_warnings}
     return result
 
@@ -249,6 +263,15 @@ def sdk_records(path: str | os.PathLike[str]) -> Reference:
 
 
 # --- helpers for the tests ------------------------------------------------------------------------
+
+
+def canonical_order(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Rows sorted by time, ties broken by every other column: chained activities in one file may
+    cover the same seconds, and the connector keeps each activity's samples together."""
+    names = [n for n in cols if n != "timestamp_ms"]
+    keys = [np.nan_to_num(cols[n], nan=-np.inf) for n in reversed(names)] + [cols["timestamp_ms"]]
+    order = np.lexsort(keys)
+    return {n: cols[n][order] for n in cols}
 
 
 def timed_in_time_order(ref: Reference) -> dict[str, np.ndarray]:

@@ -19,36 +19,11 @@ The connector's output is cached per file content for the session (`_decoded`), 
 decode each file once (fitparse takes ~160-230 s over the corpus); the references are cached on
 disk by `reference.py` ($KINDPACE_TEST_CACHE, default /tmp/kindpace-test-cache).
 
-Issues found (the codes TOTALS_KNOWN_ISSUES uses; measured on the corpus, tolerances as below):
-
-* N1, pipeline/normalize.py, distance: `nanmax - nanmin` of the record distance drops whatever the
-  device counted before the first record with a distance (pool swims write their first record at
-  the end of the first length; one FR935 swim has no distance for its first 10 min). Rule that
-  fixes it: for session_index 0 use `nanmax(distance)` (FIT record.distance is cumulative from the
-  activity start); keep `max - min` for later sessions, where multisport devices carry the distance
-  over (fenix 3, Multisession, triathlon files). Fixes 8 sessions, breaks none of 196.
-* N2, pipeline/normalize.py, timer: a gap over the fixed gap_s = 60 s outside a timer pause counts
-  as paused, so sparse recordings (a record per pool length, open-water smart recording every
-  50-90 s) lose their ordinary intervals. Rule: gap threshold max(60 s, 10 x the session's median
-  sample interval). Fixes 4 sessions (and with N3 a fifth), breaks none of 202.
-* N3, pipeline/normalize.py, timer and elapsed: the clock starts at the first record, not at the
-  session's start_time (meta.start_time). Rule: when start_time precedes the first record, count
-  [start_time, first record] as elapsed, and as timer time unless a timer pause covers it. Fixes 7
-  quantities in 5 sessions, breaks none. (The schema documents elapsed as "first to last sample",
-  so this is also a definition to decide.)
-* C1, connectors/fit.py `_activities`/`_session_starts`: sessions are told apart by start time
-  only, so chained FIT files whose activities overlap in time put every record in the last
-  session: muktihari__chained_Activity_activity_poolswim.fit session 0 (paddleboarding, device
-  3601 s) gets 0 records, session 1 (pool swim, 457.2 m / 840 s) gets all 3625. Rule: assign
-  records (laps, events, developer fields) to the session of their own chained FIT segment first,
-  by start time within a segment.
-* C2, connectors/fit.py `_utc`: a FIT date_time below 0x10000000 is a relative time (seconds since
-  the device powered up), but it is read as seconds since 1989-12-31, so three corpus activities
-  are dated 1989/1990: fitparse__antfs-dump.63.fit (1990-07-09T07:00:41Z),
-  fitparse__compressed-speed-distance.fit (1990-07-18T06:44:24Z), gpsbabel__garmin-virb-ultra-30.fit
-  (1989-12-31T00:00:02Z; its timestamp_correlation message maps system time 69 s to
-  2017-06-28T02:34:13Z, so the run started 2017-06-28T02:33:06Z). The record test cannot see this:
-  the reference shares the convention on purpose (see reference.py).
+Issues these tests found, all fixed (the history is in git; ISSUES keeps the codes for new entries):
+N1 distance lost before the first record with a distance (pool swims), N2 sparse recordings losing
+their ordinary intervals to the 60 s gap rule, N3 the clock starting at the first record rather than
+the session start, C1 chained activities covering the same hour sharing one session's records, C2
+power-on-relative FIT times dated 1990 (now mapped through timestamp_correlation).
 """
 
 from __future__ import annotations
@@ -66,7 +41,13 @@ from connectors.base import DecodedActivity
 from connectors.fit import decode_fit
 from pipeline.normalize import normalize
 from tests.conftest import manifest
-from tests.corpus.reference import COLUMNS, reference_records, sdk_records, timed_in_time_order
+from tests.corpus.reference import (
+    COLUMNS,
+    canonical_order,
+    reference_records,
+    sdk_records,
+    timed_in_time_order,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -182,7 +163,8 @@ def test_records_match_reference(row: dict[str, str], corpus: Path) -> None:
         )
     ref = timed_in_time_order(ref_all)
     ref["cadence_rpm"] = ref["cadence_rpm"] + np.nan_to_num(ref["fractional_cadence"])
-    got = _connector_columns(acts)
+    del ref["fractional_cadence"]
+    ref, got = canonical_order(ref), canonical_order(_connector_columns(acts))
 
     where = f"connector ({decoder}) vs {ref_name}"
     assert len(got["timestamp_ms"]) == len(ref["timestamp_ms"]), (
@@ -221,83 +203,14 @@ QUANTITIES = {
 # The connector / normalization issues the known-issue entries below name by code (details and the
 # rule that fixes each are in the module docstring).
 ISSUES = {
-    "N1": "normalize: distance_m = max - min of the record distance; FIT record.distance is "
-    "cumulative from the activity start, so the distance before the first record that has "
-    "one is lost",
-    "N2": "normalize: a recording gap over gap_s = 60 s outside a timer pause counts as paused; "
-    "sessions that record sparsely (pool/open-water swims) lose ordinary sample intervals",
-    "N3": "normalize: elapsed and timer time run from the first record, not from the session's start_time",
-    "C1": "connector: a chained FIT file whose two activities cover the same hour (both sessions "
-    "start 2021-07-20T21:11:20Z); records are assigned to sessions by start time only, so all "
-    "3625 records (3601 paddleboarding + 24 swimming) land in session 1",
+    "N1": "normalize: distance lost before the first record that has one",
+    "N2": "normalize: ordinary intervals of a sparse recording counted as pauses",
+    "N3": "normalize: the clock started at the first record, not the session start",
+    "C1": "connector: records of chained activities assigned by start time only",
 }
 
 # (file, session_index) -> {quantity: reason}: connector or normalization issues (xfail).
-TOTALS_KNOWN_ISSUES: dict[tuple[str, int], dict[str, str]] = {
-    ("gcheetah__2012_01_11_11_51_01.fit", 0): {
-        "timer": "N3: the first record is 27 s after the start (3947 s vs device 4044.2 s; the "
-        "rest is a 69 s recording gap the device timed as running)",
-    },
-    ("gcheetah__2016-05-23_18-14-30_4_25.fit", 0): {
-        "distance": "N1: pool swim, first record at 25 m (2175 m vs device 2200 m)",
-    },
-    ("gcheetah__2024-10-20-104352-Pool_Swim-BingiWatch.fit", 0): {
-        "elapsed": "N3: the first record is 121 s after the start (3134 s vs device 3257.0 s)",
-    },
-    ("gcheetah__Garmin920openwater.fit", 0): {
-        "timer": "N2: open water, a record every ~52 s; two 61-62 s intervals counted as paused "
-        "(4549 s vs device 4671.7 s, which equals the elapsed time)",
-    },
-    ("gcheetah__GarminHRMswim.FIT", 0): {
-        "distance": "N1: pool swim, first record distance 50 m (1300 m vs device 1350 m)",
-    },
-    ("gcheetah__GarminSwimExample.fit", 0): {
-        "distance": "N1: pool swim, first record at 25 m (2350 m vs device 2375 m)",
-    },
-    ("gcheetah__Morning_Swim.fit", 0): {
-        "timer": "N2: 9 records in 51 min, all 262-740 s apart (568 s vs device 2890.8 s)",
-    },
-    ("gcheetah__lap_swim_test_FR920xt.FIT", 0): {
-        "distance": "N1: pool swim, first record at 25 m (2400 m vs device 2425 m)",
-        "timer": "N2: a record per length, ~30 s apart; five 61-65 s lengths counted as paused "
-        "(3607 s vs device 3889.8 s)",
-    },
-    ("muktihari__chained_Activity_activity_poolswim.fit", 0): {
-        "timer": "C1: session 0 gets no records (0 s vs device 3601 s)",
-        "elapsed": "C1: session 0 gets no records (0 s vs device 3601 s)",
-    },
-    ("muktihari__chained_Activity_activity_poolswim.fit", 1): {
-        "distance": "C1: session 1 gets all records (3600 m vs device 457.2 m)",
-        "timer": "C1: session 1 gets all records (3600 s vs device 840 s)",
-        "elapsed": "C1: session 1 gets all records (3600 s vs device 840 s)",
-    },
-    ("muktihari__activity_poolswim.fit", 0): {
-        "distance": "N1: pool swim, first record after the first 22.86 m length (434.3 m vs device 457.2 m)",
-        "timer": "N3: the first record is 20 s after the start (820 s vs device 840 s)",
-        "elapsed": "N3: the first record is 20 s after the start (820 s vs device 840 s)",
-    },
-    ("muktihari__activity_poolswim_with_hr.fit", 0): {
-        "distance": "N1: pool swim, first record distance 25 m (1675 m vs device 1700 m)",
-    },
-    ("runalyze__Multisession-stop-after-transition.fit", 3): {
-        "elapsed": "N3: transition, the first record 2 s after the start (124 s vs device 134.8 s)",
-    },
-    ("runalyze__multisport-triathlon-fenix3.fit", 0): {
-        "timer": "N2: open-water swim, a record every ~64 s (425 s vs device 2032.5 s)",
-    },
-    ("runalyze__swim-fenix-50m.fit", 0): {
-        "distance": "N1: pool swim, first record at 50 m (2000 m vs device 2050 m)",
-        "timer": "N2: a record per 50 m length, 71-123 s apart (697 s vs device 3272.0 s); with "
-        "N2 fixed, N3 remains (78 s before the first record: 3194 s)",
-    },
-    ("sportslib__6021532030.fit", 0): {
-        "timer": "N3: the first record is 44 s after the start (1346 s vs device 1389.2 s)",
-        "elapsed": "N3: the first record is 44 s after the start (1346 s vs device 1411.5 s)",
-    },
-    ("sportslib__6688025408.fit", 0): {
-        "distance": "N1: pool swim, record distance starts at 500 m, 10 min in (1800 m vs device 2300 m)",
-    },
-}
+TOTALS_KNOWN_ISSUES: dict[tuple[str, int], dict[str, str]] = {}
 
 # (file, session_index) -> {quantity: reason}: the file itself disagrees with its records.
 TOTALS_EXCEPTIONS: dict[tuple[str, int], dict[str, str]] = {
