@@ -75,6 +75,9 @@ class ActivityMeta:
     # The records' cumulative distance counts from zero at this activity's start; False for the later
     # sessions of a multisport file, which may carry the distance over from the sessions before.
     distance_from_zero: bool = True
+    # Sensors the device reported (FIT device_info), as "type/source", e.g. "heart_rate/antplus" for a
+    # chest strap or "wrist_heart_rate/local" for the watch's optical sensor.
+    sensors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -452,13 +452,31 @@ def _file_meta(messages: list[_Message]) -> dict[str, Any]:
     if stamp is not None and isinstance(local, datetime):
         offset = _sane_offset((local.replace(tzinfo=UTC) - stamp).total_seconds())
     product = _first(file_id, "garmin_product", "product")
+    sensors = sorted({s for m in messages if m.name == "device_info" and (s := _sensor(m.values))})
     serial = file_id.get("serial_number")
     return {
         "manufacturer": None if file_id.get("manufacturer") is None else str(file_id["manufacturer"]),
         "product": None if product is None else str(product),
         "device_serial": None if serial is None else str(serial),
         "utc_offset_s": offset,
+        "sensors": tuple(sensors),
     }
+
+
+# FIT profile `local_device_type` values worth naming: the watch's own optical heart-rate sensor.
+_LOCAL_SENSORS = {10: "wrist_heart_rate"}
+
+
+def _sensor(info: dict[str, Any]) -> str | None:
+    """A device_info message as "type/source" for a sensor that measures the runner, else None."""
+    source = info.get("source_type")
+    kind = _first(info, "antplus_device_type", "ble_device_type", "local_device_type", "device_type")
+    if source == "local":
+        name = _LOCAL_SENSORS.get(kind) if isinstance(kind, int) else kind
+        return f"{name}/local" if name in _LOCAL_SENSORS.values() else None
+    if source in ("antplus", "bluetooth_low_energy", "bluetooth") and kind is not None:
+        return f"{kind}/{source}"
+    return None
 
 
 def _sane_offset(seconds: float) -> int | None:

@@ -307,6 +307,7 @@ def normalize(
         "has_position": bool(has_pos.any()),
         "has_heart_rate": bool(np.isfinite(hr).any()),
         "has_power": bool(np.isfinite(_column(rec, "power_w")).any()),
+        "sensors": list(meta.sensors),
         "device_distance_m": meta.total_distance_m,
         "device_timer_time_s": meta.total_timer_time_s,
         "device_elapsed_time_s": meta.total_elapsed_time_s,

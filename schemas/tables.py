@@ -125,6 +125,9 @@ ACTIVITIES = pa.schema(
         col("has_position", pa.bool_(), "", "At least one sample has a position.", False),
         col("has_heart_rate", pa.bool_(), "", "At least one sample has a heart rate.", False),
         col("has_power", pa.bool_(), "", "At least one sample has power.", False),
+        col("sensors", pa.list_(pa.string()), "", "Sensors the device reported (FIT device_info) as "
+            "type/source: heart_rate/antplus is a chest strap, wrist_heart_rate/local the watch's optical "
+            "sensor, stride_speed_distance/antplus a foot pod."),
         col("device_distance_m", pa.float64(), "m", "total_distance the device wrote in the session."),
         col("device_timer_time_s", pa.float64(), "s", "total_timer_time the device wrote in the session."),
         col("device_elapsed_time_s", pa.float64(), "s", "total_elapsed_time the device wrote in the session."),
