@@ -59,16 +59,6 @@ class _Decoded:
     error: str | None  # why decoding stopped early, None when the whole file decoded
 
 
-def _number_segments(messages: list[_Message]) -> list[_Message]:
-    """Each chained FIT file starts with its own file_id: number the segments in file order."""
-    segment = 0
-    for i, m in enumerate(messages):
-        if m.name == "file_id" and i > 0:
-            segment += 1
-        m.segment = segment
-    return messages
-
-
 def looks_like_fit(data: bytes) -> bool:
     return len(data) >= 12 and data[8:12] == FIT_MAGIC
 
@@ -242,6 +232,16 @@ def _first(values: dict[str, Any], *keys: str) -> Any:
 
 def _file_types(messages: list[_Message]) -> list[Any]:
     return [m.values.get("type") for m in messages if m.name == "file_id"]
+
+
+def _number_segments(messages: list[_Message]) -> list[_Message]:
+    """Each chained FIT file starts with its own file_id: number the segments in file order."""
+    segment = 0
+    for i, m in enumerate(messages):
+        if m.name == "file_id" and i > 0:
+            segment += 1
+        m.segment = segment
+    return messages
 
 
 def _activities(decoded: _Decoded, path: str) -> list[DecodedActivity]:
