@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -106,11 +106,14 @@ def batches(items: list[Any], size: int) -> list[list[Any]]:
 # --- stage 1: parse -----------------------------------------------------------------------------------
 
 
-def parse_file(path: str, source: str | None = None) -> ParsedFile:
-    """Read and decode one file. `source` is where to read the bytes when it differs from `path`."""
+def parse_file(path: str, source: str | None = None, known: Container[str] = ()) -> ParsedFile:
+    """Read and decode one file. `source` is where to read the bytes when it differs from `path`;
+    a file whose sha256 is in `known` (already imported) is not decoded again."""
     data = Path(source or path).read_bytes()
     sha = hashlib.sha256(data).hexdigest()
     parsed = ParsedFile(path=path, sha256=sha, size_bytes=len(data), data=data)
+    if sha in known:
+        return parsed
     try:
         parsed.activities = decode_file(data, path)
     except InputError as exc:
@@ -120,12 +123,12 @@ def parse_file(path: str, source: str | None = None) -> ParsedFile:
     return parsed
 
 
-def parse_batch(paths: list[str] | list[tuple[str, str]]) -> list[ParsedFile]:
+def parse_batch(paths: list[str] | list[tuple[str, str]], known: Container[str] = ()) -> list[ParsedFile]:
     out = []
     for item in paths:
         path, source = (item, None) if isinstance(item, str) else item
         try:
-            out.append(parse_file(path, source))
+            out.append(parse_file(path, source, known))
         except OSError as exc:  # vanished or unreadable: accounted for, not fatal
             out.append(
                 ParsedFile(path, "", 0, b"", error=InputError(path, f"cannot read: {exc.strerror or exc}"))
@@ -213,6 +216,10 @@ class StoreState:
             self._bucket(old).discard(old["activity_id"])
         self.activities[row["activity_id"]] = row
         self._bucket(row).add(row["activity_id"])
+
+    def imported_hashes(self) -> frozenset[str]:
+        """Files whose activities are in the store already: a re-import need not decode them."""
+        return frozenset(sha for sha, row in self.ledger.items() if row["outcome"] in ("imported", "duplicate"))
 
     def reset(self) -> None:
         """Forget everything derived from the originals (for a reimport); skipped files have none, keep them."""
@@ -388,7 +395,7 @@ def run_batches(
             state.reset()
         now = now_utc()
         for batch in batches(items, batch_size(len(items))):
-            parsed = stages.parse(batch)
+            parsed = stages.parse(batch, state.imported_hashes())
             parsed = stages.normalize(parsed, athlete_id, now)
             decisions = stages.dedupe(state, parsed, athlete_id, now)
             outcomes.extend(stages.write(store, state, decisions))

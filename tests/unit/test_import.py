@@ -13,6 +13,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
+from pipeline import importer
 from pipeline.importer import InputPathError, discover, run_batches
 from pipeline.store import Store, StoreError
 from schemas.tables import TABLES
@@ -62,11 +63,16 @@ def test_every_file_gets_exactly_one_outcome_with_a_reason(inbox: Path, tmp_path
     assert all(f["sha256"] and len(f["sha256"]) == 64 for f in report["files"])
 
 
-def test_a_second_import_changes_nothing(inbox: Path, tmp_path: Path):
+def test_a_second_import_changes_nothing(inbox: Path, tmp_path: Path, monkeypatch):
     store = Store(tmp_path / "store")
     _import(store, inbox)
     before = _snapshot(store.root)
+    decoded = []
+    real = importer.decode_file
+    monkeypatch.setattr(importer, "decode_file", lambda data, path: decoded.append(path) or real(data, path))
     again = _import(store, inbox)
+    # files already imported are recognised by their sha256 and not decoded again
+    assert sorted(Path(p).name for p in decoded) == ["broken.fit", "notes.csv", "places.gpx"]
     assert _snapshot(store.root) == before
     imported = [f for f in again["files"] if f["outcome"] == "duplicate"]
     assert {f["reason"] for f in imported} == {"already imported"}
