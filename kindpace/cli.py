@@ -47,14 +47,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _import(cfg: config_mod.Config, args: argparse.Namespace) -> int:
-    from pipeline.importer import InputPathError
-    from pipeline.store import StoreError
+    from pipeline.importer import InputPathError, discover
+    from pipeline.store import Store, StoreError
 
     try:
+        # Bad paths and an unwritable store are said plainly before Prefect starts (it takes seconds).
         if args.command == "import":
-            from pipeline.importer import discover
-
-            discover(args.paths)  # bad paths are a usage error, before Prefect starts
+            discover(args.paths)
+        Store(cfg.store).ensure()
         from flows.import_flow import import_files, reimport
 
         if args.command == "import":

@@ -68,3 +68,7 @@ def test_cli_import_json_report_and_activities(tmp_path: Path):
     missing = subprocess.run([*env_cmd, "import", str(tmp_path / "nope"), "--store", str(store)],
                              capture_output=True, text=True)
     assert missing.returncode == 2 and "no such file" in missing.stderr
+    (tmp_path / "a-file").write_text("")
+    unwritable = subprocess.run([*env_cmd, "import", str(SAMPLES), "--store", str(tmp_path / "a-file" / "store")],
+                                capture_output=True, text=True)
+    assert unwritable.returncode == 1 and "not writable" in unwritable.stderr
