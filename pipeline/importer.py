@@ -293,6 +293,7 @@ def _decide(state: StoreState, item: ParsedFile, athlete_id: str, now: datetime)
         if richness(row) > richness(match):
             # The new file is richer: it takes over the activity (and its id); the old file becomes its duplicate.
             replaced = _renamed(norm, keep_id, list(match["duplicate_sources"] or []) + [match["source_sha256"]])
+            _keep_labels(replaced.activity, match)
             state.put(replaced.activity)
             to_write.append(replaced)
             ids.append(keep_id)
@@ -303,6 +304,7 @@ def _decide(state: StoreState, item: ParsedFile, athlete_id: str, now: datetime)
                            reason=f"same run as the more complete {item.path}, which replaced it")
         else:
             match["duplicate_sources"] = list(match["duplicate_sources"] or []) + [item.sha256]
+            _keep_labels(match, row)
             duplicates_of.append(keep_id)
 
     if not ids and not duplicates_of:  # a connector gave no activity and no error: say so, lose nothing
@@ -318,6 +320,16 @@ def _decide(state: StoreState, item: ParsedFile, athlete_id: str, now: datetime)
         )
     state.ledger[item.sha256] = _ledger_row(state, outcome, athlete_id, now)
     return Decision(item, outcome, write=to_write)
+
+
+LABELS = ("workout_feel", "workout_rpe")
+
+
+def _keep_labels(kept: dict[str, Any], other: dict[str, Any]) -> None:
+    """The runner's own feel and RPE are the ground truth for verdicts: never lose them to a dedupe."""
+    for key in LABELS:
+        if kept[key] is None and other[key] is not None:
+            kept[key] = other[key]
 
 
 def _renamed(norm: NormalizedActivity, activity_id: str, duplicate_sources: list[str]) -> NormalizedActivity:

@@ -95,3 +95,17 @@ def test_power_on_relative_times_are_mapped_through_timestamp_correlation(corpus
     first_system = _fitdecode_messages(path, "record")[0].get_value("timestamp")  # an int: seconds since power-on
     expected = corr.get_value("timestamp").timestamp() - corr.get_value("system_timestamp") + first_system
     assert act.records["timestamp"][0].as_py().timestamp() == expected
+
+
+def test_feel_and_rpe_survive_when_the_file_carrying_them_is_the_duplicate(corpus: Path, tmp_path: Path):
+    """Two files of one Forerunner 955 run: the "-saved" copy has no self-report, the other has feel 25
+    and RPE 50 (fitdecode above). Whichever is kept, the activity keeps the runner's labels."""
+    from pipeline.importer import run_batches
+    from pipeline.store import Store
+
+    files = [str(corpus / "fit" / f"gcheetah__Fr955v19.28andStryd{suffix}.fit") for suffix in ("-saved", "")]
+    store = Store(tmp_path / "store")
+    report = run_batches(store, files, "me")
+    assert [f["outcome"] for f in report["files"]] == ["imported", "duplicate"]
+    (row,) = store.read("activities").to_pylist()
+    assert (row["workout_feel"], row["workout_rpe"]) == (25, 50)

@@ -184,3 +184,14 @@ def test_crash_leftovers_are_swept_at_the_next_commit(tmp_path: Path):
     _import(store, SAMPLES / "treadmill-run.fit")
     assert not orphan.exists()
     assert not list((store.root / "records").glob("*.tmp"))
+
+
+def test_the_runners_feel_is_kept_when_a_richer_file_replaces_a_copy(tmp_path: Path):
+    """easy-run.fit carries feel 75 / RPE 30; a GPX copy of the run arrives first, then the FIT replaces it."""
+    gpx_path = tmp_path / "easy-run.gpx"
+    gpx_path.write_text(_gpx_copy(SAMPLES / "easy-run.fit"))
+    store = Store(tmp_path / "store")
+    _import(store, gpx_path)
+    _import(store, SAMPLES / "easy-run.fit")
+    (row,) = store.read("activities").to_pylist()
+    assert (row["workout_feel"], row["workout_rpe"]) == (75, 30)
