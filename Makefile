@@ -18,8 +18,9 @@ demo: $(BIN)/.installed
 	$(BIN)/kindpace activities --store $(DEMO_STORE)
 
 # Every test, the whole-corpus ones included (they skip, saying why, where ../shared/corpus is absent).
+# Two workers, one test file each at a time: the corpus import and the FIT reference run side by side.
 test: $(BIN)/.installed
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 test-fast: $(BIN)/.installed
 	$(BIN)/python -m pytest -m "not slow"
