@@ -1,0 +1,1 @@
+"""kindpace: the command line and its configuration."""

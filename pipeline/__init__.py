@@ -1,0 +1,1 @@
+"""The pipeline: normalize -> identify and dedupe -> store, as plain functions over batches."""

@@ -1,0 +1,1 @@
+"""The Arrow schemas of every stored table, versioned, in one place."""

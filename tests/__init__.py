@@ -1,0 +1,1 @@
+"""kindpace tests: unit, flow and whole-corpus."""

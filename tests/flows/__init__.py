@@ -1,0 +1,1 @@
+"""Tests of the real Prefect flows and the command line."""

@@ -1,0 +1,1 @@
+"""Unit tests: plain functions, generated fixtures, no Prefect server."""
