@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
+from datetime import date
 from typing import Any
 
 from kindpace import config as config_mod
@@ -31,18 +33,56 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reimport", help="rebuild every table from the originals the store keeps")
     p.add_argument("--json", action="store_true")
     _common(p)
+    _profile_parsers(sub)
     return parser
+
+
+# Flags of `kindpace profile set`: one per profile field, named after it with dashes.
+_PROFILE_FLAGS: dict[str, tuple[str, Any]] = {
+    "age": ("age", int),
+    "resting-hr": ("resting_hr", int),
+    "max-hr": ("max_hr", int),
+    "lthr": ("lthr", int),
+    "vt1-hr": ("vt1_hr", int),
+    "vt1-source": ("vt1_source", str),
+    "easy-hr-ceiling": ("easy_hr_ceiling", int),
+    "conversational-pace": ("conversational_pace", str),
+    "race-distance": ("race_distance_m", float),
+    "race-time": ("race_time", str),
+    "race-date": ("race_date", date.fromisoformat),
+    "method": ("method", str),
+    "maf-adjustment": ("maf_adjustment", int),
+    "hr-reliable": ("hr_reliable", lambda v: v.lower() in ("1", "true", "yes")),
+}
+
+
+def _profile_parsers(sub: Any) -> None:
+    profile = sub.add_parser("profile", help="the runner's profile and the ceiling it gives")
+    actions = profile.add_subparsers(dest="action", required=True)
+    show = actions.add_parser("show", help="the profile in force and its ceiling")
+    show.add_argument("--on", type=date.fromisoformat, default=None, help="the version in force on DATE")
+    show.add_argument("--json", action="store_true")
+    _common(show)
+    change = actions.add_parser("set", help="add a profile version (creates the config if there is none)")
+    for flag, (_, kind) in _PROFILE_FLAGS.items():
+        change.add_argument(f"--{flag}", type=kind, default=None)
+    change.add_argument("--from", dest="effective", type=date.fromisoformat, default=None,
+                        help="take effect from DATE (default today; the first version applies to earlier runs too)")
+    _common(change)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        cfg = config_mod.load(args.config, args.store, args.athlete)
+        creating = args.command == "profile" and args.action == "set"
+        cfg = config_mod.load(args.config, args.store, args.athlete, must_exist=not creating)
     except config_mod.ConfigError as exc:
         print(f"kindpace: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if args.command == "activities":
         return _activities(cfg, args.json)
+    if args.command == "profile":
+        return _profile(cfg, args)
     return _import(cfg, args)
 
 
@@ -84,6 +124,69 @@ def _summary(report: dict[str, Any], cfg: config_mod.Config) -> str:
         lines += ["", "Files set aside (nothing is lost; the reasons say why):"]
         lines += [f"  {f['outcome']}: {f['path']}: {f['reason']}" for f in problems]
     return "\n".join(lines)
+
+
+def _profile(cfg: config_mod.Config, args: argparse.Namespace) -> int:
+    from pipeline.ceiling import ProfileError, profile_at, resolve_ceiling
+
+    if args.action == "set":
+        given = {field: getattr(args, flag.replace("-", "_")) for flag, (field, _) in _PROFILE_FLAGS.items()}
+        given = {k: v for k, v in given.items() if v is not None}
+        # A new version starts from the one in force on its date, so setting one field keeps the others.
+        effective = args.effective or date.today()
+        base = profile_at(cfg.profiles, effective)
+        table = {k: v for k, v in vars(base).items() if k != "effective"} if base else {}
+        if "conversational_pace" in given:
+            table.pop("conversational_pace_s_per_km", None)
+        if "race_time" in given:
+            table.pop("race_time_s", None)
+        table.update(given)
+        if cfg.profiles:
+            table["from"] = effective
+        elif args.effective is not None:
+            table["from"] = args.effective
+        try:
+            new = config_mod.profile_from_table(table)
+        except (ProfileError, ValueError) as exc:
+            print(f"kindpace: profile: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        config_mod.append_profile(cfg.path, new)
+        print(f"Saved to {cfg.path}.")
+        cfg = replace(cfg, profiles=(*cfg.profiles, new))
+        args.on, args.json = effective, False
+    on = args.on or date.today()
+    version = profile_at(cfg.profiles, on)
+    ceiling = resolve_ceiling(version)
+    pace = version.conversational_pace_s_per_km if version else None
+    report: dict[str, Any] = {
+        "on": on.isoformat(),
+        "profile": None if version is None else {
+            k: (v.isoformat() if isinstance(v, date) else v) for k, v in vars(version).items()},
+        "ceiling_bpm": None, "hard_line_bpm": None, "edge_bpm": None, "method": None, "confidence": None,
+        "how": None,
+        "conversational_pace_s_per_km": pace,
+        "conversational_speed_m_s": None if pace is None else 1000.0 / pace,
+    }
+    if ceiling is not None:
+        report.update(ceiling.as_dict())
+    if args.json:
+        print(json.dumps(report))
+        return EXIT_OK
+    if version is None:
+        print(f"No profile yet in {cfg.path}. Set one, for example: kindpace profile set --age 40 --resting-hr 55")
+        return EXIT_OK
+    print(f"Profile in force on {on:%Y-%m-%d}:")
+    print(config_mod.profile_toml(version).split("\n", 1)[1].rstrip() or "  (empty)")
+    if ceiling is None:
+        reason = ("heart rate is set as not reliable, so pace and how the run felt will judge"
+                  if not version.hr_reliable else "the profile holds nothing a heart-rate ceiling can come from")
+        print(f"No heart-rate ceiling: {reason}.")
+    else:
+        print(f"Easy ceiling {ceiling.ceiling_bpm:.0f} bpm, harder from {ceiling.hard_line_bpm:.0f} bpm "
+              f"({ceiling.confidence} confidence): {ceiling.how}.")
+    if pace is not None:
+        print(f"Conversational pace: {config_mod.format_pace(pace)}")
+    return EXIT_OK
 
 
 def _activities(cfg: config_mod.Config, as_json: bool) -> int:

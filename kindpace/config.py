@@ -4,6 +4,19 @@
     store = "~/runs/store"      # where the Parquet store lives
     athlete = "me"              # whose runs these are
 
+    [[profile]]                 # the runner's profile; later versions take effect from their date
+    age = 40
+    resting_hr = 55
+    conversational_pace = "7:00/km"
+
+    [[profile]]
+    from = 2026-06-01
+    easy_hr_ceiling = 140       # after a talk test
+
+Profile keys are the fields of `pipeline.ceiling.ProfileVersion`; paces are "M:SS/km" or "M:SS/mi",
+race times "H:MM:SS" or "MM:SS". `kindpace profile set` appends a version; for one date, the last
+version written wins.
+
 Defaults: the store is `<user data dir>/store` (on Linux `~/.local/share/kindpace/store`, or under
 `$XDG_DATA_HOME`); the config file is `<user config dir>/kindpace.toml` (`~/.config/kindpace/`).
 Environment: KINDPACE_STORE, KINDPACE_CONFIG, KINDPACE_ATHLETE.
@@ -12,11 +25,16 @@ Environment: KINDPACE_STORE, KINDPACE_CONFIG, KINDPACE_ATHLETE.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 from platformdirs import user_config_path, user_data_path
+
+from pipeline.ceiling import PROFILE_FIELDS, ProfileError, ProfileVersion
 
 APP = "kindpace"
 
@@ -37,11 +55,15 @@ class ConfigError(ValueError):
 class Config:
     store: Path
     athlete: str = "me"
-    source: Path | None = None  # the file the settings came from, if any
+    path: Path = field(default_factory=default_config_path)  # the config file, whether it exists or not
+    profiles: tuple[ProfileVersion, ...] = ()
 
 
-def load(config: str | None = None, store: str | None = None, athlete: str | None = None) -> Config:
-    """Resolve the configuration: arguments (flags) beat the environment, which beats the file."""
+def load(config: str | None = None, store: str | None = None, athlete: str | None = None,
+         must_exist: bool = True) -> Config:
+    """Resolve the configuration: arguments (flags) beat the environment, which beats the file.
+
+    A config file named explicitly must exist, unless the caller is about to create it."""
     named = config or os.environ.get("KINDPACE_CONFIG")
     path = Path(named).expanduser() if named else default_config_path()
     values: dict[str, object] = {}
@@ -50,15 +72,113 @@ def load(config: str | None = None, store: str | None = None, athlete: str | Non
             values = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-        unknown = set(values) - {"store", "athlete"}
+        unknown = set(values) - {"store", "athlete", "profile"}
         if unknown:
             raise ConfigError(f"{path}: unknown settings {sorted(unknown)}")
-    elif named:
+    elif named and must_exist:
         raise ConfigError(f"{path}: config file not found")
+    raw = values.get("profile", [])
+    tables: list[Any] = [raw] if isinstance(raw, dict) else list(raw) if isinstance(raw, list) else [raw]
+    try:
+        profiles = tuple(profile_from_table(t) for t in tables)
+    except (ProfileError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{path}: profile: {exc}") from exc
     store_value = store or os.environ.get("KINDPACE_STORE") or values.get("store") or user_data_dir() / "store"
     athlete_value = athlete or os.environ.get("KINDPACE_ATHLETE") or values.get("athlete") or "me"
     return Config(
         store=Path(str(store_value)).expanduser(),
         athlete=str(athlete_value),
-        source=path if path.exists() else None,
+        path=path,
+        profiles=profiles,
     )
+
+
+# --- the profile in TOML ------------------------------------------------------------------------------
+
+KM_PER_MILE = 1.609344
+_PACE = re.compile(r"^\s*(\d+):([0-5]\d(?:\.\d+)?)(?:\s*/\s*(km|mi|mile))?\s*$")
+
+
+def parse_pace(text: str) -> float:
+    """'7:00/km' or '11:15/mi' -> seconds per kilometre."""
+    match = _PACE.match(text)
+    if not match:
+        raise ValueError(f"pace {text!r} is not M:SS/km or M:SS/mi")
+    seconds = int(match.group(1)) * 60 + float(match.group(2))
+    return seconds / KM_PER_MILE if match.group(3) in ("mi", "mile") else float(seconds)
+
+
+def format_pace(seconds_per_km: float) -> str:
+    """Seconds per km as M:SS/km, with a tenth of a second where it is not whole (a pace set per mile)."""
+    tenths = round(seconds_per_km * 10)
+    minutes, rest = divmod(tenths, 600)
+    seconds = f"{rest // 10:02d}" if rest % 10 == 0 else f"{rest // 10:02d}.{rest % 10}"
+    return f"{minutes}:{seconds}/km"
+
+
+def format_duration(seconds: float) -> str:
+    whole = round(seconds)
+    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+def parse_duration(text: str | float) -> float:
+    """'52:30' or '1:52:30' (or a number of seconds) -> seconds."""
+    if isinstance(text, (int, float)):
+        return float(text)
+    parts = text.strip().split(":")
+    if not 1 <= len(parts) <= 3 or not all(p.strip().isdigit() for p in parts):
+        raise ValueError(f"time {text!r} is not H:MM:SS or MM:SS")
+    seconds = 0.0
+    for part in parts:
+        seconds = seconds * 60 + int(part)
+    return seconds
+
+
+def profile_from_table(table: dict[str, Any]) -> ProfileVersion:
+    values = dict(table)
+    effective = values.pop("from", None)
+    unknown = set(values) - set(PROFILE_FIELDS) - {"conversational_pace", "race_time"}
+    if unknown:
+        raise ValueError(f"unknown profile keys {sorted(unknown)}")
+    if "conversational_pace" in values:
+        values["conversational_pace_s_per_km"] = parse_pace(str(values.pop("conversational_pace")))
+    if "race_time" in values:
+        values["race_time_s"] = parse_duration(values.pop("race_time"))
+    if effective is not None and not isinstance(effective, date):
+        effective = date.fromisoformat(str(effective))
+    return ProfileVersion(effective=effective, **values)
+
+
+def profile_toml(version: ProfileVersion) -> str:
+    """One `[[profile]]` table holding the fields a version sets (the defaults are left out)."""
+    lines = ["[[profile]]"]
+    if version.effective is not None:
+        lines.append(f"from = {version.effective.isoformat()}")
+    default = ProfileVersion()
+    for name in PROFILE_FIELDS:
+        value = getattr(version, name)
+        if value == getattr(default, name):
+            continue
+        if name == "conversational_pace_s_per_km":
+            lines.append(f'conversational_pace = "{format_pace(value)}"')
+        elif name == "race_time_s":
+            lines.append(f'race_time = "{format_duration(value)}"')
+        elif isinstance(value, bool):
+            lines.append(f"{name} = {'true' if value else 'false'}")
+        elif isinstance(value, str):
+            lines.append(f'{name} = "{value}"')
+        elif isinstance(value, date):
+            lines.append(f"{name} = {value.isoformat()}")
+        else:
+            lines.append(f"{name} = {value}")
+    return "\n".join(lines) + "\n"
+
+
+def append_profile(path: Path, version: ProfileVersion) -> None:
+    """Add a profile version to the config file (created, with a header, if missing); comments stay."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    existing = path.read_text(encoding="utf-8") if path.exists() else (
+        "# kindpace configuration (see README). Profile versions take effect from their date;\n"
+        "# the first one applies to every earlier run too.\n")
+    separator = "" if existing.endswith("\n\n") or not existing else ("\n" if existing.endswith("\n") else "\n\n")
+    path.write_text(existing + separator + profile_toml(version), encoding="utf-8")
