@@ -1,0 +1,119 @@
+"""The timer clock and heart-rate cleaning in front of the score (gentleness.md §5.3)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from pipeline.assess import clean_hr, moving_mask, on_timer_clock
+from schemas.tables import RECORDS
+
+
+def _records(t, hr, speed=None, running=None) -> pa.Table:
+    n = len(t)
+    cols = {name: pa.nulls(n, RECORDS.field(name).type) for name in RECORDS.names}
+    cols.update(
+        athlete_id=pa.array(["me"] * n), activity_id=pa.array(["a-0"] * n),
+        timestamp=pa.array(np.asarray(t, dtype="int64") * 1000, pa.timestamp("ms", tz="UTC")),
+        elapsed_s=pa.array(np.asarray(t, dtype=float)),
+        timer_running=pa.array(np.ones(n, bool) if running is None else running),
+        heart_rate_bpm=pa.array(hr, pa.int16()),
+        speed_m_s=pa.array(np.full(n, 2.5) if speed is None else speed, pa.float64()),
+    )
+    return pa.table([cols[name] for name in RECORDS.names], schema=RECORDS)
+
+
+def test_smart_recording_is_filled_pauses_and_long_gaps_are_left_out():
+    # samples every 4 s to 40 s, a 30 s gap (a pause), every 4 s to 100 s
+    t = list(range(0, 41, 4)) + list(range(70, 101, 4))
+    series = on_timer_clock(_records(t, [120] * len(t)))
+    # 0..39 on (40 s); from the sample at 40 to the one at 70 paused (a gap over 10 s); 70..98 on (29 s)
+    assert series.elapsed_s[0] == 0 and 40 not in series.elapsed_s and 69 not in series.elapsed_s
+    assert len(series.elapsed_s) == 40 + 29
+    assert not np.isnan(series.hr).any()  # 4 s spacing is within the 5 s forward fill
+
+
+def test_a_timer_stop_is_a_pause_and_a_9_s_gap_leaves_a_hole():
+    t = [0, 1, 2, 11, 12, 13, 14, 15]
+    running = np.array([True, True, True, True, True, False, True, True])  # stopped at 13, resumed at 14
+    series = on_timer_clock(_records(t, [120] * 8, running=running))
+    assert 13 not in series.elapsed_s and len(series.elapsed_s) == 15
+    hr = dict(zip(series.elapsed_s.tolist(), series.hr.tolist(), strict=True))
+    # the sample at 2 fills 3..7 (5 s); 8..10 are a hole; a 9 s gap is no pause
+    assert [np.isnan(hr[float(i)]) for i in range(2, 12)] == [False] * 6 + [True] * 3 + [False]
+
+
+def test_moving_needs_speed_unless_indoors():
+    series = on_timer_clock(_records(range(10), [120] * 10, speed=[0.0] * 5 + [2.0] * 5))
+    assert moving_mask(series, indoor=False).tolist() == [False] * 5 + [True] * 5
+    assert moving_mask(series, indoor=True).all()
+
+
+def test_a_spike_and_out_of_range_values_are_removed_with_their_reasons():
+    hr = np.full(120, 130.0)
+    hr[50] = 190.0  # a single-second spike
+    hr[80] = 20.0  # below any real heart rate
+    got = clean_hr(hr, np.full(120, 2.5))
+    assert got.excluded_s == {"range": 1, "spike": 1}
+    assert np.allclose(got.hr, 130.0)  # both holes were short and interpolated
+
+
+def test_a_frozen_value_while_the_pace_changes_is_removed_and_not_filled():
+    hr = 130 + np.sin(np.arange(300) / 10.0) * 3
+    hr[100:190] = 128.0  # stuck for 90 s
+    speed = 2.5 + 0.3 * np.sin(np.arange(300) / 7.0)
+    got = clean_hr(hr, speed)
+    assert got.excluded_s == {"frozen": 90}
+    assert np.isnan(got.hr[100:190]).all() and not np.isnan(got.hr[:100]).any()
+
+
+def test_a_real_rise_is_kept():
+    hr = np.concatenate([np.full(300, 130.0), np.linspace(130, 165, 60), np.full(300, 165.0)])
+    got = clean_hr(hr, np.full(len(hr), 3.0))
+    assert got.excluded_s == {}
+    assert got.hr[-1] == pytest.approx(165.0)
+
+
+@pytest.fixture(scope="module")
+def sample_store(tmp_path_factory):
+    from pipeline.importer import discover, run_batches
+    from pipeline.store import Store
+    from tests.conftest import SAMPLES
+
+    store = Store(tmp_path_factory.mktemp("samples"))
+    run_batches(store, discover([SAMPLES]), "me")
+    return store
+
+
+def _verdicts(store, profile):
+    from pipeline.assess import assess_run
+
+    out = {}
+    for row in store.read("activities").to_pylist():
+        records = store.read_activity("records", row["activity_id"])
+        out[row["source_path"].rsplit("/", 1)[-1]] = assess_run(row, records, profile)
+    return out
+
+
+def test_the_samples_get_the_verdicts_they_were_made_for(sample_store):
+    """The generator's easy run holds 130-139 bpm, the harder one 6 min near 170 bpm; runner aged 40
+    (ceiling 0.77 x 180 = 138.6 bpm, hard line 153 bpm)."""
+    from pipeline.ceiling import ProfileVersion
+
+    got = _verdicts(sample_store, ProfileVersion(age=40))
+    assert got["easy-run.fit"].category == "gentle"
+    assert got["treadmill-run.fit"].category == "gentle"
+    harder = got["harder-stretch-run.fit"]
+    assert harder.category in ("borderline", "too_hard")
+    assert harder.time_above_hard_line_s >= 5 * 60 and "harder run than your easy plan" in harder.message
+    phone = got["phone-run.gpx"]
+    assert (phone.category, phone.reasons) == ("not_assessed", ("no_heart_rate",))
+
+
+def test_without_a_usable_profile_nothing_is_judged_and_the_message_says_why(sample_store):
+    from pipeline.ceiling import ProfileVersion
+
+    assert {v.reasons for v in _verdicts(sample_store, None).values()} == {("no_profile",)}
+    unreliable = _verdicts(sample_store, ProfileVersion(age=40, hr_reliable=False))
+    assert {v.reasons for v in unreliable.values()} == {("hr_not_reliable",)}
