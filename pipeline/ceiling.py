@@ -182,16 +182,21 @@ def _lthr(p: ProfileVersion, s: CeilingSettings) -> Ceiling | None:
                  f"{s.lthr_ceiling:.0%} of your lactate-threshold heart rate of {p.lthr} bpm", s)
 
 
-def _karvonen(p: ProfileVersion, s: CeilingSettings) -> Ceiling | None:
-    if p.resting_hr is None:
-        return None
+def _max_hr(p: ProfileVersion) -> tuple[float, str, str] | None:
+    """The maximum to work from: measured (medium confidence), else Tanaka from age (low), with words."""
     if p.max_hr is not None:
-        top, confidence, what = float(p.max_hr), "medium", f"your maximum of {p.max_hr} bpm"
-    elif p.age is not None:
-        top, confidence = tanaka_max_hr(p.age), "low"
-        what = f"a maximum estimated from your age ({top:.0f} bpm)"
-    else:
+        return float(p.max_hr), "medium", f"your maximum of {p.max_hr} bpm"
+    if p.age is not None:
+        top = tanaka_max_hr(p.age)
+        return top, "low", f"a maximum estimated from your age ({top:.0f} bpm)"
+    return None
+
+
+def _karvonen(p: ProfileVersion, s: CeilingSettings) -> Ceiling | None:
+    known = _max_hr(p)
+    if p.resting_hr is None or known is None:
         return None
+    top, confidence, what = known
     reserve = top - p.resting_hr
     return _make(p.resting_hr + s.pct_hrr_ceiling * reserve, p.resting_hr + s.pct_hrr_hard * reserve,
                  "karvonen", confidence,
@@ -199,13 +204,10 @@ def _karvonen(p: ProfileVersion, s: CeilingSettings) -> Ceiling | None:
 
 
 def _percent_max(p: ProfileVersion, s: CeilingSettings) -> Ceiling | None:
-    if p.max_hr is not None:
-        top, confidence, what = float(p.max_hr), "medium", f"your maximum of {p.max_hr} bpm"
-    elif p.age is not None:
-        top, confidence = tanaka_max_hr(p.age), "low"
-        what = f"a maximum estimated from your age ({top:.0f} bpm)"
-    else:
+    known = _max_hr(p)
+    if known is None:
         return None
+    top, confidence, what = known
     return _make(s.pct_hrmax_ceiling * top, s.pct_hrmax_hard * top, "percent_max", confidence,
                  f"{s.pct_hrmax_ceiling:.0%} of {what}", s)
 
