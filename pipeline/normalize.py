@@ -147,17 +147,11 @@ def timer_paused_per_interval(t: np.ndarray, pauses: np.ndarray) -> np.ndarray:
     return paused
 
 
-def paused_per_interval(t: np.ndarray, pauses: np.ndarray, gap_s: float) -> np.ndarray:
-    """Seconds of each interval [t_i, t_i+1] spent paused: timer pauses, plus recording gaps.
-
-    `pauses` is an (n, 2) array of [stop, start] instants in seconds. An interval longer than
-    `gap_s` that overlaps no timer pause counts as paused as a whole.
-    """
-    paused = timer_paused_per_interval(t, pauses)
-    dt = np.diff(t)
-    gap = (dt > gap_s) & (paused == 0)
-    paused[gap] = dt[gap]
-    return np.minimum(paused, dt)
+def paused_per_interval(dt: np.ndarray, timer_paused: np.ndarray, gap_s: float) -> np.ndarray:
+    """Seconds of each interval spent paused: its timer-paused seconds, or the whole interval when it
+    is a recording gap (longer than `gap_s` and overlapping no timer pause)."""
+    gap = (dt > gap_s) & (timer_paused == 0)
+    return np.minimum(np.where(gap, dt, timer_paused), dt)
 
 
 def climb_m(altitude: np.ndarray, hysteresis: float) -> tuple[float | None, float | None]:
@@ -227,7 +221,8 @@ def normalize(
 
     dt = np.diff(t) if n > 1 else np.zeros(0)
     gap_s = max(settings.gap_s, settings.gap_intervals * float(np.median(dt))) if n > 1 else settings.gap_s
-    paused = paused_per_interval(t, pauses, gap_s) if n > 1 else np.zeros(0)
+    timer_paused = timer_paused_per_interval(t, pauses)
+    paused = paused_per_interval(dt, timer_paused, gap_s)
     active = dt - paused
     lead_paused = float(timer_paused_per_interval(np.array([clock_start, clock_start + lead]), pauses)[0])
     elapsed = float(t[-1] - clock_start) if n else 0.0
@@ -249,7 +244,7 @@ def normalize(
         # gap do: a device that recorded sparsely, or lost its signal for a while, did cover them.
         idx = np.flatnonzero(has_pos)
         legs = haversine_m(lat[idx[:-1]], lon[idx[:-1]], lat[idx[1:]], lon[idx[1:]])
-        paused_so_far = np.concatenate(([0.0], np.cumsum(timer_paused_per_interval(t, pauses))))
+        paused_so_far = np.concatenate(([0.0], np.cumsum(timer_paused)))
         in_pause = (paused_so_far[idx[1:]] - paused_so_far[idx[:-1]]) > 0
         legs = np.where(in_pause, 0.0, legs)
         distance = float(legs.sum())

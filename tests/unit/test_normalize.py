@@ -16,6 +16,7 @@ from pipeline.normalize import (
     offset_in,
     paused_per_interval,
     sport_of,
+    timer_paused_per_interval,
     timezone_at,
 )
 
@@ -32,7 +33,7 @@ def test_haversine_one_degree_of_latitude_is_a_360th_of_the_meridian_circle():
 def test_paused_seconds_per_interval_from_timer_pauses_and_gaps():
     t = np.array([0.0, 10.0, 20.0, 100.0, 110.0, 300.0])
     pauses = np.array([[15.0, 95.0]])  # the timer stopped 15 s..95 s
-    got = paused_per_interval(t, pauses, gap_s=60.0)
+    got = paused_per_interval(np.diff(t), timer_paused_per_interval(t, pauses), gap_s=60.0)
     # [0,10] none; [10,20] 5 s of the pause; [20,100] 75 s; [100,110] none; [110,300] a 190 s gap
     assert got.tolist() == [0.0, 5.0, 75.0, 0.0, 190.0]
 
