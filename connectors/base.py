@@ -72,6 +72,7 @@ class ActivityMeta:
     max_heart_rate_bpm: int | None = None
     workout_feel: int | None = None  # Garmin session field 192, 0..100
     workout_rpe: int | None = None  # Garmin session field 193, 0..100
+    workout_name: str | None = None  # the structured workout the runner followed (FIT workout.wkt_name)
     # The records' cumulative distance counts from zero at this activity's start; False for the later
     # sessions of a multisport file, which may carry the distance over from the sessions before.
     distance_from_zero: bool = True

@@ -39,7 +39,8 @@ FIT_MAGIC = b".FIT"
 _ACTIVITY_TYPES = {"activity", 4}
 
 # Messages the connector reads; everything else is skipped after decoding.
-_WANTED = {"file_id", "device_info", "session", "lap", "record", "event", "activity", "timestamp_correlation"}
+_WANTED = {"file_id", "device_info", "session", "lap", "record", "event", "activity", "timestamp_correlation",
+           "workout"}
 
 _TIMER_STOPS = {"stop", "stop_all", "stop_disable", "stop_disable_all"}
 
@@ -510,6 +511,8 @@ def _session_meta(file_meta: dict[str, Any], s: dict[str, Any], messages: list[_
         max_heart_rate_bpm=_int(s.get("max_heart_rate")),
         workout_feel=_feel(_first(s, "workout_feel", "unknown_192")),
         workout_rpe=_feel(_first(s, "workout_rpe", "unknown_193")),
+        workout_name=next((str(m.values["wkt_name"]) for m in messages
+                           if m.name == "workout" and m.values.get("wkt_name")), None),
         **file_meta,
     )
 

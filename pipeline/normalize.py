@@ -312,6 +312,7 @@ def normalize(
         "device_max_heart_rate_bpm": meta.max_heart_rate_bpm,
         "workout_feel": meta.workout_feel,
         "workout_rpe": meta.workout_rpe,
+        "workout_name": meta.workout_name,
         "name": meta.name,
         "manufacturer": meta.manufacturer,
         "product": meta.product,

@@ -5,6 +5,9 @@ as one table; no hive partitions yet, so each file carries every column of its s
 
     STORE/activities/activities.parquet        all activities (rewritten atomically per commit)
     STORE/imports/imports.parquet              the ledger, one row per input file (ditto)
+    STORE/gentleness/gentleness.parquet        one verdict per activity (ditto)
+    STORE/excursions/excursions.parquet        stretches above the easy ceiling (ditto)
+    STORE/runner_notes/runner_notes.parquet    what the runner said about a run: feel, intent (ditto)
     STORE/records/<activity_id>.parquet        samples of one activity
     STORE/laps/<activity_id>.parquet           laps of one activity
     STORE/developer_fields/<activity_id>.parquet   developer fields of one activity (when it has any)
@@ -35,7 +38,7 @@ from connectors.base import KindpaceError
 from schemas.tables import SCHEMA_VERSION, TABLES
 
 PER_ACTIVITY = ("records", "laps", "developer_fields")
-WHOLE = ("activities", "imports")
+WHOLE = ("activities", "imports", "gentleness", "excursions", "runner_notes")
 
 
 class StoreError(KindpaceError):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 # Bump the minor version for added columns, the major version for changed or removed ones.
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"
 
 UTC_MS = pa.timestamp("ms", tz="UTC")
 
@@ -139,6 +139,8 @@ ACTIVITIES = pa.schema(
             "(Garmin session field 192: 0 very weak, 25 weak, 50 normal, 75 strong, 100 very strong)."),
         col("workout_rpe", pa.int16(), "0-100", "Perceived exertion the runner told the watch "
             "(Garmin session field 193, 10 x the 1-10 scale)."),
+        col("workout_name", pa.string(), "", "Name of the structured workout the device followed (FIT workout "
+            "message), if any: a race or interval workout marks the run as planned harder."),
         col("name", pa.string(), "", "Name the file gave the activity (GPX name), if any."),
         col("manufacturer", pa.string(), "", "Device manufacturer (FIT file_id) or GPX creator."),
         col("product", pa.string(), "", "Device product name or number."),
@@ -173,12 +175,109 @@ IMPORTS = pa.schema(
     ]
 )
 
+_RUN_KEYS = _KEYS + [
+    col("start_time", UTC_MS, "UTC", "The activity's start (as in `activities`).", False),
+    _OFFSET,
+]
+
+GENTLENESS = pa.schema(
+    _RUN_KEYS
+    + [
+        col("sport", pa.string(), "", "The activity's sport (as in `activities`).", False),
+        col("category", pa.string(), "", "gentle, borderline, too_hard, planned_hard (the runner meant it to be "
+            "harder: never flagged) or not_assessed (`reasons` says why).", False),
+        col("score", pa.int16(), "0-100", "Gentleness score: 100 all calm; gentle >= 75, borderline >= 45. Null "
+            "when not assessed."),
+        col("confidence", pa.string(), "", "high, medium or low: how far the verdict can be trusted (ceiling "
+            "source, sensor, data quality)."),
+        col("basis", pa.string(), "", "What judged: hr, pace, self_report, or none."),
+        col("sensor_category", pa.string(), "", "The category the sensors alone gave, before the runner's own "
+            "report or intent was taken into account."),
+        col("headline", pa.string(), "", "Kind headline: Gentle run, Mostly gentle with a harder stretch, A "
+            "harder run than your easy plan, Planned harder run, Not assessed.", False),
+        col("message", pa.string(), "", "The explanation in plain, kind words.", False),
+        col("reasons", pa.list_(pa.string()), "", "Reason codes, most important first (all_calm, edge, "
+            "sustained_above, hill, surge, late_drift, heat, walk_breaks, sensor_gaps, estimated_ceiling, "
+            "self_report_easier, self_report_harder, planned_hard, not_a_run, no_heart_rate, ...).", False),
+        col("ceiling_bpm", pa.float64(), "1/min", "Easy heart-rate ceiling C used (heart-rate basis)."),
+        col("hard_line_bpm", pa.float64(), "1/min", "Hard line H used (heart-rate basis)."),
+        col("ceiling_speed_m_s", pa.float64(), "m/s", "Conversational speed ceiling used (pace basis)."),
+        col("hard_line_speed_m_s", pa.float64(), "m/s", "Hard-line speed used (pace basis)."),
+        col("ceiling_method", pa.string(), "", "How the ceiling was set: manual, vt1, lthr, karvonen, "
+            "percent_max, maf, conversational_pace, race_vdot."),
+        col("ceiling_how", pa.string(), "", "The same in one plain sentence."),
+        col("moving_s", pa.float64(), "s", "Moving seconds on the timer clock."),
+        col("assessed_s", pa.float64(), "s", "Moving seconds with a valid signal: the denominator of every share."),
+        col("time_above_ceiling_s", pa.float64(), "s", "Seconds above the (drift-allowed) ceiling."),
+        col("pct_above_ceiling", pa.float64(), "%", "time_above_ceiling_s / assessed_s x 100."),
+        col("time_above_hard_line_s", pa.float64(), "s", "Seconds above the hard line."),
+        col("weighted_overage_pct", pa.float64(), "%", "Mean intensity weight above the ceiling x 100 (p1)."),
+        col("longest_excursion_s", pa.float64(), "s", "Longest sustained stretch above the edge line, gaps "
+            "under 20 s merged (m2)."),
+        col("signal_valid_pct", pa.float64(), "%", "Share of moving seconds with a usable signal (heart rate "
+            "or speed)."),
+        col("excluded_range_s", pa.int32(), "s", "Heart-rate seconds ignored: outside 30..min(230, max + 10)."),
+        col("excluded_spike_s", pa.int32(), "s", "Heart-rate seconds ignored: spikes (Hampel filter)."),
+        col("excluded_frozen_s", pa.int32(), "s", "Heart-rate seconds ignored: one value frozen while speed changed."),
+        col("excluded_cadence_lock_s", pa.int32(), "s", "Heart-rate seconds ignored: the sensor counted steps."),
+        col("excluded_early_contact_s", pa.int32(), "s", "Heart-rate seconds ignored: a dry strap at the start."),
+        col("walk_time_s", pa.float64(), "s", "Moving seconds spent walking."),
+        col("walk_breaks", pa.int32(), "", "Walk breaks of 30 s or more."),
+        col("decoupling_pct", pa.float64(), "%", "Aerobic decoupling (grade-adjusted speed per beat, first half "
+            "vs second), where computable."),
+        col("has_elevation", pa.bool_(), "", "Whether grade could be adjusted for (altitude present and not flat)."),
+        col("intent", pa.string(), "", "easy or hard, when the runner or the file said what the run was for."),
+        col("intent_source", pa.string(), "", "runner (kindpace intent) or file (a workout or race in the file)."),
+        col("talk", pa.string(), "", "The runner's talk test after the run: yes, yes_but or no."),
+        col("rpe_cr10", pa.float64(), "0-10", "Session RPE on the CR10 scale (the runner's, or the watch's / 10)."),
+        col("self_report_source", pa.string(), "", "runner (kindpace feel) or watch (Garmin session fields)."),
+        col("algorithm_version", pa.string(), "", "Version of the gentleness algorithm and its settings.", False),
+        col("profile_version", pa.string(), "", "The profile version used: its effective date (`initial` for the "
+            "first) and a hash of its values."),
+        col("source_sha256", pa.string(), "", "sha256 of the file the assessed samples came from.", False),
+        col("assessed_at", UTC_MS, "UTC", "When the verdict was made.", False),
+        col("schema_version", pa.string(), "", "SCHEMA_VERSION of the writer.", False),
+    ]
+)
+
+EXCURSIONS = pa.schema(
+    _RUN_KEYS
+    + [
+        col("excursion_index", pa.int32(), "", "0-based, in time order.", False),
+        col("basis", pa.string(), "", "hr or pace: the signal that was above its ceiling.", False),
+        col("type", pa.string(), "", "hill (mean grade >= 4 %), late_drift (after 60 % of the run, not faster), "
+            "surge (grade-adjusted speed 10 % over the run's median) or other.", False),
+        col("start_timer_s", pa.float64(), "s", "Start on the timer clock (pauses excluded).", False),
+        col("start_elapsed_s", pa.float64(), "s", "Start in seconds since the activity's start_time.", False),
+        col("duration_s", pa.float64(), "s", "Length, gaps under 20 s merged.", False),
+        col("start_distance_m", pa.float64(), "m", "Distance at its start."),
+        col("peak_heart_rate_bpm", pa.float64(), "1/min", "Highest smoothed heart rate in it."),
+        col("mean_speed_m_s", pa.float64(), "m/s", "Mean speed in it."),
+        col("mean_grade", pa.float64(), "1", "Mean grade in it (rise over run, 0.05 = 5 %)."),
+    ]
+)
+
+RUNNER_NOTES = pa.schema(
+    _KEYS
+    + [
+        _OFFSET,
+        col("intent", pa.string(), "", "What the run was for, as the runner said: easy or hard."),
+        col("talk", pa.string(), "", "Could you talk comfortably? yes, yes_but or no."),
+        col("rpe_cr10", pa.float64(), "0-10", "Session RPE on the CR10 scale."),
+        col("updated_at", UTC_MS, "UTC", "When the runner last changed this note.", False),
+        col("schema_version", pa.string(), "", "SCHEMA_VERSION of the writer.", False),
+    ]
+)
+
 TABLES: dict[str, pa.Schema] = {
     "activities": ACTIVITIES,
     "laps": LAPS,
     "records": RECORDS,
     "developer_fields": DEVELOPER_FIELDS,
     "imports": IMPORTS,
+    "gentleness": GENTLENESS,
+    "excursions": EXCURSIONS,
+    "runner_notes": RUNNER_NOTES,
 }
 
 TABLE_DOCS = {
@@ -187,4 +286,8 @@ TABLE_DOCS = {
     "records": "One row per sample. Keyed by activity_id and timestamp.",
     "developer_fields": "Connect IQ / developer fields, long format: one row per value.",
     "imports": "The ledger: one row per input file ever seen, keyed by sha256.",
+    "gentleness": "One verdict per activity: category, score, the ceiling used and how, the metrics behind it, "
+    "the runner's own report, and the algorithm and profile versions it came from.",
+    "excursions": "One row per sustained stretch above the easy ceiling, with where it happened and its kind.",
+    "runner_notes": "What the runner said about a run (kindpace feel, kindpace intent); never rebuilt, never lost.",
 }
