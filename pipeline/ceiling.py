@@ -27,6 +27,7 @@ from typing import Any
 
 METHODS = ("auto", "manual", "vt1", "lthr", "karvonen", "percent_max", "maf")
 VT1_SOURCES = ("lab", "drift_test", "talk_test", "dfa_hrvt")
+TOLERANCE_PROFILES = ("gentle", "relaxed")
 
 
 class ProfileError(ValueError):
@@ -52,12 +53,15 @@ class ProfileVersion:
     method: str = "auto"
     maf_adjustment: int = 0
     hr_reliable: bool = True  # False: heart rate does not follow effort (beta-blockers): pace and feel judge
+    tolerance_profile: str = "gentle"  # or "relaxed": the score's allowances x 1.5 (gentleness.md §5.6)
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ProfileError(f"method must be one of {', '.join(METHODS)}, not {self.method!r}")
         if self.vt1_source not in VT1_SOURCES:
             raise ProfileError(f"vt1_source must be one of {', '.join(VT1_SOURCES)}, not {self.vt1_source!r}")
+        if self.tolerance_profile not in TOLERANCE_PROFILES:
+            raise ProfileError(f"tolerance_profile must be gentle or relaxed, not {self.tolerance_profile!r}")
         if self.maf_adjustment not in (-10, -5, 0, 5):
             raise ProfileError("maf_adjustment must be -10, -5, 0 or +5")
         for name in ("resting_hr", "max_hr", "lthr", "vt1_hr", "easy_hr_ceiling"):

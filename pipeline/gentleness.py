@@ -1,14 +1,15 @@
-"""The heart-rate core of the gentleness verdict (gentleness.md §5.4 to §5.6): bands, metrics, score.
+"""The core of the gentleness verdict (gentleness.md §5.4 to §5.6): bands, metrics, score.
 
-Input is one run's heart rate on a 1 Hz timer clock (holes as NaN: pauses, removed artefacts) with a
-moving mask, and the runner's ceiling. Output is the three explainable numbers, their sub-scores,
-the score ("set by whatever stood out most") and the category. Cleaning, resampling and the pace
-path build on this; every number is a field of `GentlenessSettings`.
+Input is one run's signal on a 1 Hz timer clock (holes as NaN: pauses, removed artefacts) with a
+moving mask, and the runner's ceiling C and hard line H for it: heart rate in bpm (with the drift
+allowance of long runs), or grade-adjusted speed in m/s for the pace path (no drift, and strides
+shorter than a minute ignored). Output is the three explainable numbers, their sub-scores, the score
+("set by whatever stood out most") and the category. Every number is a field of `GentlenessSettings`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
@@ -37,9 +38,17 @@ class GentlenessSettings:
     borderline_min_score: int = 45
     merge_gap_s: float = 20.0  # excursions closer than this are one
     short_run_min: float = 10.0  # fewer assessed minutes: computed, but low confidence
+    pace_min_excursion_s: float = 60.0  # pace path: quicker stretches shorter than this are strides
+    relaxed_factor: float = 1.5  # tolerance_profile = relaxed: free allowances and zero points x this
+
+    def relaxed(self) -> GentlenessSettings:
+        """§5.6: the `relaxed` tolerance profile multiplies the free allowances and zero points."""
+        scaled = ("s1_free", "s1_zero", "s2_free_min", "s2_zero_min", "s2_zero_frac", "s3_free_min", "s3_zero_min")
+        return replace(self, **{name: getattr(self, name) * self.relaxed_factor for name in scaled})
 
 
 DEFAULT_GENTLENESS = GentlenessSettings()
+SETTING_NAMES = tuple(f.name for f in fields(GentlenessSettings))
 
 
 def drift_allowance(minutes: np.ndarray, s: GentlenessSettings = DEFAULT_GENTLENESS) -> np.ndarray:
@@ -57,18 +66,19 @@ class Bands:
     weight: np.ndarray  # intensity weight w in [0, 1], 0 where not assessed
 
 
-def bands(hr: np.ndarray, minutes: np.ndarray, assessed: np.ndarray, ceiling: Ceiling,
-          s: GentlenessSettings = DEFAULT_GENTLENESS) -> Bands:
-    """§5.4: C(t) = C (1 + a), H(t) = H + C a, E(t) = C(t) + f (H - C); w = clip((h - C(t)) / (H - C), 0, 1)."""
-    c, h_line = ceiling.ceiling_bpm, ceiling.hard_line_bpm
-    a = drift_allowance(minutes, s)
+def bands(values: np.ndarray, minutes: np.ndarray, assessed: np.ndarray, c: float, h: float, *,
+          drift: bool = True, s: GentlenessSettings = DEFAULT_GENTLENESS) -> Bands:
+    """§5.4: C(t) = C (1 + a), H(t) = H + C a, E(t) = C(t) + f (H - C); w = clip((v - C(t)) / (H - C), 0, 1).
+
+    Without `drift` (the pace path) a = 0 throughout."""
+    a = drift_allowance(minutes, s) if drift else np.zeros(len(minutes))
     c_t = c * (1.0 + a)
-    h_t = h_line + c * a
-    e_t = c_t + s.edge_fraction * (h_line - c)
-    hr = np.asarray(hr, dtype=float)
-    band = np.select([hr <= c_t, hr <= e_t, hr <= h_t], [CALM, EDGE, ABOVE], WELL_ABOVE)
+    h_t = h + c * a
+    e_t = c_t + s.edge_fraction * (h - c)
+    values = np.asarray(values, dtype=float)
+    band = np.select([values <= c_t, values <= e_t, values <= h_t], [CALM, EDGE, ABOVE], WELL_ABOVE)
     band = np.where(assessed, band, -1)
-    weight = np.where(assessed, np.clip((hr - c_t) / (h_line - c), 0.0, 1.0), 0.0)
+    weight = np.where(assessed, np.clip((values - c_t) / (h - c), 0.0, 1.0), 0.0)
     return Bands(c_t, e_t, h_t, band, np.nan_to_num(weight))
 
 
@@ -90,7 +100,7 @@ def runs_of(mask: np.ndarray, merge_gap: int = 0) -> list[tuple[int, int]]:
 
 
 @dataclass(frozen=True)
-class HrAssessment:
+class Assessment:
     assessed_s: int
     time_above_ceiling_s: int
     time_above_hard_line_s: int
@@ -104,6 +114,7 @@ class HrAssessment:
     category: str
     main_reason: str  # which sub-score set the score: overage | sustained_excursion | above_hard_line
     short_run: bool
+    edge_s: int = 0  # seconds between C(t) and the edge line: "right at your easy ceiling"
 
 
 def sub_scores(p1: float, m2_min: float, m3_min: float, moving_min: float,
@@ -123,26 +134,39 @@ def category_of(score: int, s: GentlenessSettings = DEFAULT_GENTLENESS) -> str:
     return "borderline" if score >= s.borderline_min_score else "too_hard"
 
 
-def assess_hr(hr: np.ndarray, moving: np.ndarray, ceiling: Ceiling,
-              s: GentlenessSettings = DEFAULT_GENTLENESS) -> HrAssessment:
-    """One run's heart rate, 1 Hz on the timer clock from the start (NaN = hole), against its ceiling."""
-    hr = np.asarray(hr, dtype=float)
+def assess_series(values: np.ndarray, moving: np.ndarray, c: float, h: float, *, drift: bool = True,
+                  min_excursion_s: float = 0.0, s: GentlenessSettings = DEFAULT_GENTLENESS) -> Assessment:
+    """One run's signal, 1 Hz on the timer clock from the start (NaN = hole), against its C and H."""
+    values = np.asarray(values, dtype=float)
     moving = np.asarray(moving, dtype=bool)
-    minutes = np.arange(len(hr)) / 60.0
-    assessed = moving & ~np.isnan(hr)
-    b = bands(hr, minutes, assessed, ceiling, s)
+    minutes = np.arange(len(values)) / 60.0
+    assessed = moving & ~np.isnan(values)
+    b = bands(values, minutes, assessed, c, h, drift=drift, s=s)
+    band, weight = b.band, b.weight
+    if min_excursion_s > 0:
+        # pace path: a few quick strides are not a harder run; spans above C shorter than this count as calm
+        for start, end in runs_of(band >= EDGE):
+            if end - start < min_excursion_s:
+                band[start:end], weight[start:end] = CALM, 0.0
     n = int(assessed.sum())
-    above_c = int(((b.band >= EDGE) & assessed).sum())
-    above_h = int(((b.band == WELL_ABOVE) & assessed).sum())
-    p1 = float(b.weight.sum() / n) if n else 0.0
-    excursions = runs_of(b.band >= ABOVE, merge_gap=int(s.merge_gap_s))
+    above_c = int(((band >= EDGE) & assessed).sum())
+    above_h = int(((band == WELL_ABOVE) & assessed).sum())
+    p1 = float(weight.sum() / n) if n else 0.0
+    excursions = runs_of(band >= ABOVE, merge_gap=int(s.merge_gap_s))
     longest = max((end - start for start, end in excursions), default=0)
     moving_min = float(moving.sum()) / 60.0
     s1, s2, s3 = sub_scores(p1, longest / 60.0, above_h / 60.0, moving_min, s)
     score = round(100 * min(s1, s2, s3))
     reason = ("overage", "sustained_excursion", "above_hard_line")[int(np.argmin([s1, s2, s3]))]
-    return HrAssessment(
+    return Assessment(
         assessed_s=n, time_above_ceiling_s=above_c, time_above_hard_line_s=above_h, weighted_overage=p1,
         longest_excursion_s=longest, excursions=excursions, s1=s1, s2=s2, s3=s3, score=score,
         category=category_of(score, s), main_reason=reason, short_run=n < s.short_run_min * 60,
+        edge_s=int(((band == EDGE) & assessed).sum()),
     )
+
+
+def assess_hr(hr: np.ndarray, moving: np.ndarray, ceiling: Ceiling,
+              s: GentlenessSettings = DEFAULT_GENTLENESS) -> Assessment:
+    """Heart rate against the runner's heart-rate ceiling, with the drift allowance of long runs."""
+    return assess_series(hr, moving, ceiling.ceiling_bpm, ceiling.hard_line_bpm, drift=True, s=s)

@@ -119,3 +119,31 @@ def test_gpx_point_counts_and_length_agree_with_gpxpy(imported):
         # gpxpy sums each segment's legs; the pipeline also counts the leg between segments
         assert act["distance_m"] == pytest.approx(length, rel=0.02, abs=5), f["path"]
     assert checked >= 40
+
+
+def test_every_corpus_activity_gets_a_verdict_or_a_stated_reason(imported):
+    """Issue 3: every run of the corpus gets a verdict or says why not, and nothing raises."""
+    from pipeline.assess import RUNNING_SPORTS
+    from pipeline.ceiling import ProfileVersion
+    from pipeline.verdicts import Context, judge
+
+    store, _, _ = imported
+    judge(store, "me", Context(profiles=(ProfileVersion(age=40, conversational_pace_s_per_km=360.0),)))
+    verdicts = {r["activity_id"]: r for r in store.read("gentleness").to_pylist()}
+    activities = store.read("activities").to_pylist()
+    assert set(verdicts) == {a["activity_id"] for a in activities}
+    problems = []
+    for a in activities:
+        v = verdicts[a["activity_id"]]
+        if not v["reasons"] or not v["message"] or "assessment_error" in v["reasons"]:
+            problems.append((a["source_path"], v["reasons"], v["message"]))
+        if a["sport"] not in RUNNING_SPORTS and (v["category"], v["reasons"]) != ("not_assessed", ["not_a_run"]):
+            problems.append((a["source_path"], a["sport"], v["category"]))
+        if v["category"] in ("gentle", "borderline", "too_hard") and v["basis"] != "self_report":
+            if v["score"] is None or not 0 <= v["score"] <= 100 or not v["assessed_s"]:
+                problems.append((a["source_path"], "scored without a score", v))
+    assert not problems
+    runs = [verdicts[a["activity_id"]] for a in activities if a["sport"] in RUNNING_SPORTS]
+    assert len(runs) >= 50 and sum(v["category"] != "not_assessed" for v in runs) >= 30
+    # the Forerunner 955 run carries the runner's own feel and RPE: kept as the self-report
+    assert any(v["self_report_source"] == "watch" for v in runs)

@@ -114,6 +114,11 @@ def test_the_samples_get_the_verdicts_they_were_made_for(sample_store):
 def test_without_a_usable_profile_nothing_is_judged_and_the_message_says_why(sample_store):
     from pipeline.ceiling import ProfileVersion
 
-    assert {v.reasons for v in _verdicts(sample_store, None).values()} == {("no_profile",)}
+    # the easy run's watch kept the runner's RPE 3 (session field 193 = 30): that alone judges it
+    got = _verdicts(sample_store, None)
+    assert (got.pop("easy-run.fit").reasons, got["phone-run.gpx"].reasons) == (("self_report",), ("no_profile",))
+    assert {v.reasons for v in got.values()} == {("no_profile",)}
     unreliable = _verdicts(sample_store, ProfileVersion(age=40, hr_reliable=False))
+    easy = unreliable.pop("easy-run.fit")
+    assert (easy.category, easy.basis, easy.self_report.rpe_cr10) == ("gentle", "self_report", 3.0)
     assert {v.reasons for v in unreliable.values()} == {("hr_not_reliable",)}

@@ -34,7 +34,7 @@ def test_bands_and_weights_by_hand():
     # the last sample 80 min in: C(t) = 138.6 x 1.05 = 145.53, E(t) = 145.53 + 3.6 = 149.13,
     # H(t) = 153 + 6.93 = 159.93, so 150 bpm is above the edge there
     minutes = np.array([0, 0, 0, 0, 80])
-    b = bands(hr, minutes, np.ones(5, bool), CEILING)
+    b = bands(hr, minutes, np.ones(5, bool), CEILING.ceiling_bpm, CEILING.hard_line_bpm)
     assert b.band.tolist() == [CALM, EDGE, ABOVE, WELL_ABOVE, ABOVE]
     # w = (h - C(t)) / (H - C) with H - C = 14.4
     assert b.weight.tolist() == pytest.approx([0, 1.4 / 14.4, 6.4 / 14.4, 1.0, (150 - 145.53) / 14.4])

@@ -80,8 +80,13 @@ def test_a_second_import_changes_nothing(inbox: Path, tmp_path: Path, monkeypatc
 
 
 def test_tables_read_back_with_the_documented_schemas(tmp_path: Path):
+    from pipeline.ceiling import ProfileVersion
+    from pipeline.verdicts import Context, judge, set_note
+
     store = Store(tmp_path / "store")
     _import(store, SAMPLES)
+    set_note(store, "me", store.read("activities").to_pylist()[0], talk="yes")
+    judge(store, "me", Context(profiles=(ProfileVersion(age=40),)))
     for name, schema in TABLES.items():
         folder = store.root / name
         if name == "developer_fields":  # the samples carry none
