@@ -12,10 +12,11 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test,dev]"
 	touch $@
 
-# Import the bundled sample runs into a local store, then print the activity table.
+# Import the bundled sample runs into a local store with the sample runner's profile, then print each
+# run's verdict with its main reason (kindpace explain ID tells the rest).
 demo: $(BIN)/.installed
-	$(BIN)/kindpace import samples/activities --store $(DEMO_STORE)
-	$(BIN)/kindpace activities --store $(DEMO_STORE)
+	$(BIN)/kindpace import samples/activities --store $(DEMO_STORE) --config samples/kindpace.toml
+	$(BIN)/kindpace runs --store $(DEMO_STORE) --config samples/kindpace.toml
 
 # Every test, the whole-corpus ones included (they skip, saying why, where ../shared/corpus is absent).
 # Two workers, one test file each at a time: the corpus import and the FIT reference run side by side.

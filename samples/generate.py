@@ -30,6 +30,7 @@ Run ``python samples/generate.py`` to rewrite the files next to this script.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from dataclasses import dataclass
@@ -101,14 +102,26 @@ class Loop:
     base_alt_m: float
     alt_swing_m: float
 
+    @functools.cached_property
+    def _arc(self) -> tuple[np.ndarray, np.ndarray]:
+        """(arc length, angle) along the ellipse: equal steps in angle are not equal steps in distance
+        (they are 1.8 times longer at the ends of a 450 x 250 m loop), so positions go by arc length."""
+        theta = np.linspace(0.0, 2 * math.pi, 8193)
+        step = np.hypot(self.a_m * np.diff(np.sin(theta)), self.b_m * np.diff(np.cos(theta)))
+        return np.concatenate(([0.0], np.cumsum(step))), theta
+
     @property
-    def perimeter_m(self) -> float:  # Ramanujan's approximation
-        a, b = self.a_m, self.b_m
-        return math.pi * (3 * (a + b) - math.sqrt((3 * a + b) * (a + 3 * b)))
+    def perimeter_m(self) -> float:
+        return float(self._arc[0][-1])
+
+    def angle(self, distance_m: float) -> float:
+        arc, theta = self._arc
+        laps, rest = divmod(distance_m, float(arc[-1]))
+        return 2 * math.pi * laps + float(np.interp(rest, arc, theta))
 
     def position(self, distance_m: float, wander: tuple[float, float] = (0.0, 0.0)) -> tuple[float, float]:
         """Degrees (lat, lon) at `distance_m` round the loop, moved by `wander` (east, north) metres."""
-        theta = 2 * math.pi * distance_m / self.perimeter_m
+        theta = self.angle(distance_m)
         east = self.a_m * math.sin(theta) + wander[0]
         north = -self.b_m * math.cos(theta) + wander[1]
         lat = self.lat + north / 111_320.0
@@ -116,7 +129,7 @@ class Loop:
         return lat, lon
 
     def altitude(self, distance_m: float) -> float:
-        theta = 2 * math.pi * distance_m / self.perimeter_m
+        theta = self.angle(distance_m)
         return self.base_alt_m + self.alt_swing_m * math.sin(2 * theta + 0.7)
 
 
