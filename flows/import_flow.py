@@ -1,8 +1,9 @@
-"""The `import_files` and `reimport` flows: batches of files through parse -> normalize -> dedupe -> write.
+"""The import flows: batches of files through parse -> normalize -> dedupe -> write, then the verdicts.
 
 Each stage is a Prefect task over a batch of files (tens of task runs per flow run, not one per
 file: prefect.md §5); per-file outcomes are data in each batch's manifest, and only store errors
-fail the flow. The composition itself is `pipeline.importer.run_batches`.
+fail the flow. The composition itself is `pipeline.importer.run_batches`; the gentleness stage
+(`pipeline.verdicts.judge`) runs as one more task once the files are in, on the runs that need a verdict.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from pipeline import importer
+from kindpace import config as config_mod
+from pipeline import importer, verdicts
 from pipeline.store import Store
 
 # Batches carry bytes and Arrow tables: never hash them for a cache key, never persist them.
@@ -27,6 +29,20 @@ TASKS = importer.Stages(
 )
 
 
+def context(config_path: str | None, store_path: str, athlete_id: str) -> verdicts.Context:
+    cfg = config_mod.load(config_path, store_path, athlete_id, must_exist=config_path is not None)
+    return verdicts.Context(cfg.profiles, cfg.settings(), cfg.units)
+
+
+@task(name="judge", cache_policy=NO_CACHE, persist_result=False)
+def judge(store_path: str, athlete_id: str, config_path: str | None, everything: bool = False,
+          activity_ids: list[str] | None = None) -> list[dict[str, Any]]:
+    """Verdicts for the runs that need one (or every run); returns the changed verdicts."""
+    ctx = context(config_path, store_path, athlete_id)
+    changes = verdicts.judge(Store(store_path), athlete_id, ctx, everything=everything, activity_ids=activity_ids)
+    return [c.report() for c in changes]
+
+
 def _artifact(report: dict[str, Any]) -> None:
     rows: list[dict[str, Any]] = [{"outcome": k, "files": v, "reason": ""} for k, v in report["counts"].items()]
     rows += [
@@ -37,18 +53,29 @@ def _artifact(report: dict[str, Any]) -> None:
 
 
 @flow(name="import-files")
-def import_files(paths: list[str], store_path: str, athlete_id: str = "me") -> dict[str, Any]:
-    """Import every file under `paths` into the store; returns the JSON report."""
+def import_files(paths: list[str], store_path: str, athlete_id: str = "me",
+                 config_path: str | None = None) -> dict[str, Any]:
+    """Import every file under `paths` into the store, then judge the new runs; returns the JSON report."""
     report = importer.run_batches(Store(store_path), importer.discover(paths), athlete_id, stages=TASKS)
     _artifact(report)
+    report["verdicts"] = judge(store_path, athlete_id, config_path)
     return report
 
 
 @flow(name="reimport")
-def reimport(store_path: str, athlete_id: str = "me") -> dict[str, Any]:
-    """Rebuild every table from the originals the store keeps, in the order they first arrived."""
+def reimport(store_path: str, athlete_id: str = "me", config_path: str | None = None) -> dict[str, Any]:
+    """Rebuild every table from the originals the store keeps, in the order they first arrived.
+
+    Verdicts are kept where a run's samples still come from the same file; `recompute` redoes them all."""
     store = Store(store_path)
     report = importer.run_batches(store, importer.originals_in_order(store), athlete_id, reset=True,
                                   stages=TASKS)
     _artifact(report)
+    report["verdicts"] = judge(store_path, athlete_id, config_path)
     return report
+
+
+@flow(name="recompute")
+def recompute(store_path: str, athlete_id: str = "me", config_path: str | None = None) -> dict[str, Any]:
+    """Re-evaluate every run with the current algorithm, settings and profile; report what changed and why."""
+    return {"changes": judge(store_path, athlete_id, config_path, everything=True)}

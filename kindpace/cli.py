@@ -33,6 +33,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reimport", help="rebuild every table from the originals the store keeps")
     p.add_argument("--json", action="store_true")
     _common(p)
+    p = sub.add_parser("runs", help="every run with its verdict: gentle, borderline, harder, or why not assessed")
+    p.add_argument("--json", action="store_true", help="a JSON list, one object per activity")
+    _common(p)
+    p = sub.add_parser("explain", help="the full explanation of one run's verdict")
+    p.add_argument("activity", metavar="ACTIVITY", help="activity id, a unique prefix of it, or 'last'")
+    p.add_argument("--png", metavar="FILE", help="also draw heart rate (or pace) against the ceiling")
+    p.add_argument("--json", action="store_true")
+    _common(p)
+    p = sub.add_parser("feel", help="say how a run felt: could you talk? (your answer wins ties)")
+    p.add_argument("activity", metavar="ACTIVITY", help="activity id, a unique prefix of it, or 'last'")
+    p.add_argument("--talk", choices=("yes", "yes-but", "no"), help="could you talk comfortably?")
+    p.add_argument("--rpe", type=float, help="how hard it felt, 0 (rest) to 10 (maximal): the CR10 scale")
+    _common(p)
+    p = sub.add_parser("intent", help="say what a run was meant to be: easy, or a planned harder run")
+    p.add_argument("activity", metavar="ACTIVITY", help="activity id, a unique prefix of it, or 'last'")
+    p.add_argument("intent", choices=("easy", "hard"))
+    _common(p)
+    p = sub.add_parser("recompute", help="re-evaluate every verdict; prints which changed and why")
+    p.add_argument("--json", action="store_true")
+    _common(p)
     _profile_parsers(sub)
     return parser
 
@@ -53,6 +73,7 @@ _PROFILE_FLAGS: dict[str, tuple[str, Any]] = {
     "method": ("method", str),
     "maf-adjustment": ("maf_adjustment", int),
     "hr-reliable": ("hr_reliable", lambda v: v.lower() in ("1", "true", "yes")),
+    "tolerance-profile": ("tolerance_profile", str),
 }
 
 
@@ -83,6 +104,14 @@ def main(argv: list[str] | None = None) -> int:
         return _activities(cfg, args.json)
     if args.command == "profile":
         return _profile(cfg, args)
+    if args.command in ("runs", "explain", "feel", "intent"):
+        from kindpace import runs
+
+        try:
+            return int(getattr(runs, args.command)(cfg, args))
+        except (runs.NoteError, config_mod.ConfigError) as exc:
+            print(f"kindpace: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     return _import(cfg, args)
 
 
@@ -95,12 +124,19 @@ def _import(cfg: config_mod.Config, args: argparse.Namespace) -> int:
         if args.command == "import":
             discover(args.paths)
         Store(cfg.store).ensure()
-        from flows.import_flow import import_files, reimport
+        cfg.settings()  # a bad [gentleness] table is said before Prefect starts
+        from flows.import_flow import import_files, recompute, reimport
 
+        config_path = str(cfg.path) if cfg.path.exists() else None
         if args.command == "import":
-            report = import_files(list(args.paths), str(cfg.store), cfg.athlete)
+            report = import_files(list(args.paths), str(cfg.store), cfg.athlete, config_path)
+        elif args.command == "reimport":
+            report = reimport(str(cfg.store), cfg.athlete, config_path)
         else:
-            report = reimport(str(cfg.store), cfg.athlete)
+            report = recompute(str(cfg.store), cfg.athlete, config_path)
+    except config_mod.ConfigError as exc:
+        print(f"kindpace: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except InputPathError as exc:
         print(f"kindpace: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -108,9 +144,16 @@ def _import(cfg: config_mod.Config, args: argparse.Namespace) -> int:
         print(f"kindpace: {exc}", file=sys.stderr)
         return EXIT_FAILED
     if args.json:
-        print(json.dumps(report, ensure_ascii=False))
+        print(json.dumps(report, ensure_ascii=False, default=str))
+    elif args.command == "recompute":
+        from kindpace.runs import changes_text
+
+        print(changes_text(report["changes"], everything=True))
     else:
+        from kindpace.runs import changes_text
+
         print(_summary(report, cfg))
+        print("\n" + changes_text(report["verdicts"], everything=False))
     return EXIT_OK
 
 
@@ -128,6 +171,7 @@ def _summary(report: dict[str, Any], cfg: config_mod.Config) -> str:
 
 def _profile(cfg: config_mod.Config, args: argparse.Namespace) -> int:
     from pipeline.ceiling import ProfileError, profile_at, resolve_ceiling
+    from pipeline.pace import resolve_pace_ceiling
 
     if args.action == "set":
         given = {field: getattr(args, flag.replace("-", "_")) for flag, (field, _) in _PROFILE_FLAGS.items()}
@@ -169,6 +213,19 @@ def _profile(cfg: config_mod.Config, args: argparse.Namespace) -> int:
     }
     if ceiling is not None:
         report.update(ceiling.as_dict())
+    pace_ceiling = resolve_pace_ceiling(version, on)
+    report.update({"pace_ceiling_s_per_km": None, "pace_hard_line_s_per_km": None, "pace_ceiling_speed_m_s": None,
+                   "pace_hard_line_speed_m_s": None, "pace_method": None, "pace_confidence": None, "pace_how": None})
+    if pace_ceiling is not None:
+        report.update({
+            "pace_ceiling_s_per_km": 1000.0 / pace_ceiling.ceiling_m_s,
+            "pace_hard_line_s_per_km": 1000.0 / pace_ceiling.hard_line_m_s,
+            "pace_ceiling_speed_m_s": pace_ceiling.ceiling_m_s,
+            "pace_hard_line_speed_m_s": pace_ceiling.hard_line_m_s,
+            "pace_method": pace_ceiling.method,
+            "pace_confidence": pace_ceiling.confidence,
+            "pace_how": pace_ceiling.how,
+        })
     if args.json:
         print(json.dumps(report))
         return EXIT_OK
@@ -184,8 +241,10 @@ def _profile(cfg: config_mod.Config, args: argparse.Namespace) -> int:
     else:
         print(f"Easy ceiling {ceiling.ceiling_bpm:.0f} bpm, harder from {ceiling.hard_line_bpm:.0f} bpm "
               f"({ceiling.confidence} confidence): {ceiling.how}.")
-    if pace is not None:
-        print(f"Conversational pace: {config_mod.format_pace(pace)}")
+    if pace_ceiling is not None:
+        print(f"Easy pace up to {config_mod.format_pace(1000.0 / pace_ceiling.ceiling_m_s)}, harder from "
+              f"{config_mod.format_pace(1000.0 / pace_ceiling.hard_line_m_s)} (grade-adjusted, "
+              f"{pace_ceiling.confidence} confidence): {pace_ceiling.how}.")
     return EXIT_OK
 
 

@@ -3,6 +3,10 @@
     # kindpace.toml
     store = "~/runs/store"      # where the Parquet store lives
     athlete = "me"              # whose runs these are
+    units = "metric"            # or "imperial": how distances and paces are shown (stored data stays SI)
+
+    [gentleness]                # any number of the gentleness stage (docs/gentleness.md §5.12), e.g.
+    s2_free_min = 4.0           # a sustained stretch of 4 minutes above the ceiling is still free
 
     [[profile]]                 # the runner's profile; later versions take effect from their date
     age = 40
@@ -37,6 +41,7 @@ from platformdirs import user_config_path, user_data_path
 from pipeline.ceiling import PROFILE_FIELDS, ProfileError, ProfileVersion
 
 APP = "kindpace"
+UNITS = ("metric", "imperial")
 
 
 def user_data_dir() -> Path:
@@ -57,6 +62,17 @@ class Config:
     athlete: str = "me"
     path: Path = field(default_factory=default_config_path)  # the config file, whether it exists or not
     profiles: tuple[ProfileVersion, ...] = ()
+    units: str = "metric"
+    gentleness: dict[str, Any] = field(default_factory=dict)  # overrides of the stage's settings
+
+    def settings(self) -> Any:
+        """The gentleness stage's `Settings` with this config's overrides (imported lazily: numpy, pandas)."""
+        from pipeline.assess import Settings
+
+        try:
+            return Settings.from_table(self.gentleness)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{self.path}: [gentleness]: {exc}") from exc
 
 
 def load(config: str | None = None, store: str | None = None, athlete: str | None = None,
@@ -72,7 +88,7 @@ def load(config: str | None = None, store: str | None = None, athlete: str | Non
             values = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-        unknown = set(values) - {"store", "athlete", "profile"}
+        unknown = set(values) - {"store", "athlete", "profile", "units", "gentleness"}
         if unknown:
             raise ConfigError(f"{path}: unknown settings {sorted(unknown)}")
     elif named and must_exist:
@@ -85,11 +101,19 @@ def load(config: str | None = None, store: str | None = None, athlete: str | Non
         raise ConfigError(f"{path}: profile: {exc}") from exc
     store_value = store or os.environ.get("KINDPACE_STORE") or values.get("store") or user_data_dir() / "store"
     athlete_value = athlete or os.environ.get("KINDPACE_ATHLETE") or values.get("athlete") or "me"
+    units = values.get("units", "metric")
+    if units not in UNITS:
+        raise ConfigError(f"{path}: units must be metric or imperial, not {units!r}")
+    gentleness = values.get("gentleness", {})
+    if not isinstance(gentleness, dict):
+        raise ConfigError(f"{path}: [gentleness] must be a table of settings")
     return Config(
         store=Path(str(store_value)).expanduser(),
         athlete=str(athlete_value),
         path=path,
         profiles=profiles,
+        units=str(units),
+        gentleness=dict(gentleness),
     )
 
 

@@ -22,18 +22,21 @@ def test_import_flow_runs_batches_as_tasks_and_leaves_an_artifact(prefect_harnes
 
     from flows.import_flow import import_files
 
-    state = import_files([str(SAMPLES)], str(tmp_path / "store"), return_state=True)
+    config = str(SAMPLES.parent / "kindpace.toml")
+    state = import_files([str(SAMPLES)], str(tmp_path / "store"), config_path=config, return_state=True)
     assert state.is_completed()
     report = state.result()
     assert report["counts"]["imported"] == 4
+    # the judge task gave each new run its verdict, with the sample runner's profile
+    assert sorted(v["after"]["category"] for v in report["verdicts"]) == ["gentle", "gentle", "gentle", "too_hard"]
     only_this_run = FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
     with get_client(sync_client=True) as client:
         deadline = time.monotonic() + 60  # the server records task runs from events, a little later
-        while len(runs := client.read_task_runs(flow_run_filter=only_this_run)) < 4 and time.monotonic() < deadline:
+        while len(runs := client.read_task_runs(flow_run_filter=only_this_run)) < 5 and time.monotonic() < deadline:
             time.sleep(0.5)
         stages = sorted({r.task_key.split("-")[0] for r in runs})
-        assert stages == ["dedupe_batch", "normalize_batch", "parse_batch", "write_batch"]
-        assert len(runs) == 4  # one batch of 4 files: one task run per stage, not one per file
+        assert stages == ["dedupe_batch", "judge", "normalize_batch", "parse_batch", "write_batch"]
+        assert len(runs) == 5  # one batch of 4 files: one task run per stage, not one per file
         artifact = client.read_latest_artifacts()
         assert any(a.key == "import-summary" for a in artifact)
 
@@ -51,6 +54,22 @@ def test_reimport_rebuilds_the_same_tables_from_the_originals(prefect_harness, t
         if name == "activities":
             table, after = table.drop(["imported_at"]), after.drop(["imported_at"])
         assert after.equals(table), name
+
+
+def test_recompute_flow_reports_what_a_new_profile_version_changed(prefect_harness, tmp_path: Path):
+    from flows.import_flow import import_files, recompute
+
+    store = Store(tmp_path / "store")
+    config = tmp_path / "kindpace.toml"
+    config.write_text("[[profile]]\nage = 40\n", encoding="utf-8")
+    import_files([str(SAMPLES)], str(store.root), config_path=str(config))
+    assert recompute(str(store.root), config_path=str(config)) == {"changes": []}
+    # a talk test from 2026-11-19 on set the ceiling at 175 bpm: the harder run (19 Nov) becomes gentle
+    config.write_text("[[profile]]\nage = 40\n\n[[profile]]\nfrom = 2026-11-19\neasy_hr_ceiling = 175\n")
+    changes = recompute(str(store.root), config_path=str(config))["changes"]
+    assert [(c["before"]["category"], c["after"]["category"]) for c in changes] == [("too_hard", "gentle")]
+    assert changes[0]["start"].startswith("2026-11-19T18:10:00+01:00")
+    assert changes[0]["why"][0].startswith("profile initial/")
 
 
 def test_cli_import_json_report_and_activities(tmp_path: Path):
