@@ -224,7 +224,9 @@ def _chart(cfg: Config, activity: dict[str, Any], records: Any, png: str) -> Non
     series = chart_series(activity, records, verdict, profile, settings)
     if series is None:
         raise NoteError("this run was not judged by heart rate or pace, so there is nothing to draw")
-    spans = [(e.start_timer_s / 60, (e.start_timer_s + e.duration_s) / 60, e.type.replace("_", " "))
+    unit, unit_m = ("mi", 1609.344) if cfg.units == "imperial" else ("km", 1000.0)
+    spans = [(e.start_timer_s / 60, (e.start_timer_s + e.duration_s) / 60, e.type.replace("_", " ")
+              + ("" if e.start_distance_m is None else f", {unit} {e.start_distance_m / unit_m:.1f}"))
              for e in verdict.excursions]
     render_run_chart(png, series.minutes, series.values, kind=series.kind, ceiling=series.ceiling,
                      hard_line=series.hard_line, excursions=spans, distance_km=series.distance_km,
