@@ -1,7 +1,8 @@
 """From a stored run to its gentleness verdict (gentleness.md §5.3 to §5.10).
 
-1. Resample to 1 Hz on the timer clock: a second takes the last sample at most `ffill_max_s` before
-   it; longer gaps are holes; gaps over `pause_gap_s` and timer stops are pauses, left out entirely.
+1. Resample to 1 Hz on the timer clock: a second between two samples takes the value interpolated
+   between them, after a missing value the last one for at most `ffill_max_s`; gaps over `pause_gap_s`
+   and timer stops are pauses, left out entirely.
 2. Moving (faster than 0.9 m/s; an indoor run's whole timer time), walking against running (cadence
    of 140 steps/min, else 1.9 m/s, with a 10 s hysteresis), grade and grade-adjusted speed.
 3. Clean the heart rate, each removed second with its reason: `range`, `spike` (Hampel filter),
@@ -66,6 +67,7 @@ class AssessSettings:
     decoupling_late_drift_pct: float = 10.0
     decoupling_late_drift_min_run_min: float = 60.0
     edge_share: float = 0.30  # a gentle run with this share of its time right at the ceiling says so
+    heat_c: float = 25.0  # ambient temperature (from an external sensor, not the wrist) that makes it a warm run
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,7 @@ class PerSecond:
     distance: np.ndarray
     altitude: np.ndarray
     cadence_spm: np.ndarray  # steps per minute (the FIT running cadence counts strides)
+    temperature: np.ndarray
 
     def __len__(self) -> int:
         return len(self.hr)
@@ -130,26 +133,41 @@ def on_timer_clock(records: pa.Table, s: AssessSettings = AssessSettings()) -> P
     """Stored records (RECORDS schema, one activity) as a 1 Hz series without the paused seconds."""
     if records.num_rows == 0:
         empty = np.zeros(0)
-        return PerSecond(empty, empty, empty, empty, empty, empty)
+        return PerSecond(empty, empty, empty, empty, empty, empty, empty)
     t = records["elapsed_s"].to_numpy()
     running = records["timer_running"].to_numpy(zero_copy_only=False).astype(bool)
-    grid = np.arange(np.floor(t[0]), np.floor(t[-1]) + 1.0)
-    last = np.clip(np.searchsorted(t, grid, side="right") - 1, 0, len(t) - 1)
-    age = grid - t[last]
+    # A pause (a timer stop, or a gap over pause_gap_s) is the interval from its sample to the next one.
+    # Pauses are shrunk to one second before the grid is laid, so a file whose clock jumps by days does
+    # not become a grid of millions of seconds; `shift` maps the shrunk clock back.
+    interval = np.diff(t, append=t[-1])
+    pause_after = ~running | (interval > s.pause_gap_s)
+    shrink = np.where(pause_after & (interval > 1.0), interval - 1.0, 0.0)
+    shift = np.concatenate(([0.0], np.cumsum(shrink)[:-1]))
+    tc = t - shift
+    grid = np.arange(np.floor(tc[0]), np.floor(tc[-1]) + 1.0)
+    last = np.clip(np.searchsorted(tc, grid, side="right") - 1, 0, len(t) - 1)
+    age = grid - tc[last]
     # the gap the second sits in: from the last sample to the next one
     following = np.clip(last + 1, 0, len(t) - 1)
     gap = np.where(following > last, t[following] - t[last], 0.0)
-    paused = ~running[last] | (gap > s.pause_gap_s)
+    paused = pause_after[last] & (following > last) | ~running[last]
     fresh = age <= s.ffill_max_s
+    share = np.where(gap > 0, age / np.where(gap > 0, gap, 1.0), 0.0)
 
     def column(values: np.ndarray) -> np.ndarray:
-        return np.where(fresh, values[last], np.nan)[~paused]
+        # Between two samples of a recording gap (smart recording: 1 to 10 s apart) the value is
+        # interpolated, so sparse recording does not turn moving seconds into holes; after a sample with
+        # no successor value (a dropout) it is held for at most `ffill_max_s`.
+        before, after = values[last], values[following]
+        between = before + (after - before) * share
+        return np.where(~np.isnan(after) & (following > last), between, np.where(fresh, before, np.nan))[~paused]
 
     def stored(name: str, scale: float = 1.0) -> np.ndarray:
         return column(records[name].to_numpy(zero_copy_only=False).astype(float) * scale)
 
-    return PerSecond(grid[~paused], stored("heart_rate_bpm"), stored("speed_m_s"),
-                     column(distance_along(records, running)), stored("altitude_m"), stored("cadence_rpm", 2.0))
+    return PerSecond((grid + shift[last])[~paused], stored("heart_rate_bpm"), stored("speed_m_s"),
+                     column(distance_along(records, running)), stored("altitude_m"), stored("cadence_rpm", 2.0),
+                     stored("temperature_c"))
 
 
 def distance_along(records: pa.Table, running: np.ndarray) -> np.ndarray:
@@ -483,6 +501,8 @@ def _by_heart_rate(activity: dict[str, Any], prep: Prepared, profile: ProfileVer
         decoupling_pct=decoupling, excursions=excursions, walk_breaks=len(prep.walk_breaks),
     )
     reasons = _reasons(hr, excursions, verdict, prep, s) + notes
+    if hr.category != "gentle" and _warm(activity, prep, s):
+        reasons.insert(1 if reasons and reasons[0] in ("hill", "surge", "late_drift") else 0, "heat")
     if (decoupling is not None and decoupling > s.decoupling_late_drift_pct
             and prep.moving.sum() >= 60 * s.decoupling_late_drift_min_run_min and "late_drift" not in reasons):
         reasons.append("late_drift")
@@ -599,6 +619,14 @@ def _excursions(basis: str, a: Assessment, prep: Prepared, hr: np.ndarray | None
     return tuple(out)
 
 
+def _warm(activity: dict[str, Any], prep: Prepared, s: AssessSettings) -> bool:
+    """§5.9: ambient temperature of `heat_c` or more, but only from an external sensor: a watch on the
+    wrist reads the skin's warmth, not the weather's."""
+    external = any(x.split("/")[0].startswith(("env", "temperature")) for x in activity.get("sensors") or [])
+    temperature = prep.series.temperature[prep.moving]
+    return external and not np.isnan(temperature).all() and float(np.nanmedian(temperature)) >= s.heat_c
+
+
 def _decoupling(prep: Prepared, hr: np.ndarray, s: AssessSettings) -> float | None:
     """§5.8: grade-adjusted speed per beat, first half of the steady part against the second."""
     start = int(60 * s.decoupling_warmup_min)
@@ -692,6 +720,9 @@ def _message(a: Assessment, v: Verdict, reasons: list[str], ceiling_words: str, 
         else:
             parts.append(f"{_minutes(a.time_above_ceiling_s).capitalize()} in all above {ceiling_words}, in short "
                          "stretches. A slightly slower pace can keep it comfortable.")
+    if "heat" in reasons:
+        parts.append("It was a warm one, so your heart worked harder to keep you cool. Going slower or walking in "
+                     "the heat is the kind thing to do.")
     if "walk_breaks" in reasons:
         n = v.walk_breaks
         parts.append(f"You used {n} walk break{'s' if n != 1 else ''}: a great way to keep it calm.")

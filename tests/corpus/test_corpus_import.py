@@ -23,9 +23,16 @@ NOT_ACTIVITY_KINDS = {"settings", "workout", "course", "weight", "monitoring_b",
 
 @pytest.fixture(scope="module")
 def imported(corpus: Path, tmp_path_factory) -> tuple[Store, dict, dict]:
+    from pipeline.ceiling import ProfileVersion
+    from pipeline.verdicts import Context, judge, set_note
+
     store = Store(tmp_path_factory.mktemp("corpus-store"))
     first = run_batches(store, discover([corpus]), "me")
     second = run_batches(store, discover([corpus]), "me")
+    # the gentleness stage over the whole corpus, as the import flow runs it, with one runner note
+    noted = next(a for a in store.read("activities").to_pylist() if a["workout_rpe"] is None)
+    set_note(store, "me", noted, talk="yes")
+    judge(store, "me", Context(profiles=(ProfileVersion(age=40, conversational_pace_s_per_km=360.0),)))
     return store, first, second
 
 
@@ -124,11 +131,8 @@ def test_gpx_point_counts_and_length_agree_with_gpxpy(imported):
 def test_every_corpus_activity_gets_a_verdict_or_a_stated_reason(imported):
     """Issue 3: every run of the corpus gets a verdict or says why not, and nothing raises."""
     from pipeline.assess import RUNNING_SPORTS
-    from pipeline.ceiling import ProfileVersion
-    from pipeline.verdicts import Context, judge
 
     store, _, _ = imported
-    judge(store, "me", Context(profiles=(ProfileVersion(age=40, conversational_pace_s_per_km=360.0),)))
     verdicts = {r["activity_id"]: r for r in store.read("gentleness").to_pylist()}
     activities = store.read("activities").to_pylist()
     assert set(verdicts) == {a["activity_id"] for a in activities}

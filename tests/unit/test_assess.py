@@ -34,14 +34,18 @@ def test_smart_recording_is_filled_pauses_and_long_gaps_are_left_out():
     assert not np.isnan(series.hr).any()  # 4 s spacing is within the 5 s forward fill
 
 
-def test_a_timer_stop_is_a_pause_and_a_9_s_gap_leaves_a_hole():
-    t = [0, 1, 2, 11, 12, 13, 14, 15]
-    running = np.array([True, True, True, True, True, False, True, True])  # stopped at 13, resumed at 14
-    series = on_timer_clock(_records(t, [120] * 8, running=running))
-    assert 13 not in series.elapsed_s and len(series.elapsed_s) == 15
-    hr = dict(zip(series.elapsed_s.tolist(), series.hr.tolist(), strict=True))
-    # the sample at 2 fills 3..7 (5 s); 8..10 are a hole; a 9 s gap is no pause
-    assert [np.isnan(hr[float(i)]) for i in range(2, 12)] == [False] * 6 + [True] * 3 + [False]
+def test_a_timer_stop_is_a_pause_a_9_s_gap_is_interpolated_and_a_dropout_held_5_s():
+    t = [0, 1, 2, 11, 12, 13, 14, 15, 16, 24, 25]
+    running = np.array([True] * 5 + [False] + [True] * 5)  # stopped at 13, resumed at 14
+    hr = [120, 120, 120, 129, 120, 120, 120, None, 120, None, 120]  # two samples lost their heart rate
+    series = on_timer_clock(_records(t, hr, running=running))
+    assert 13 not in series.elapsed_s and len(series.elapsed_s) == 25
+    got = dict(zip(series.elapsed_s.tolist(), series.hr.tolist(), strict=True))
+    # a 9 s recording gap is no pause: 3..10 lie between 120 and 129, one beat a second
+    assert [got[float(i)] for i in range(2, 12)] == [120 + i for i in range(10)]
+    assert np.isnan(got[15.0]) and np.isnan(got[24.0])  # the samples without a value
+    # before a sample without a value, the last value is held for 5 s: 16..21, then a hole
+    assert [got[float(i)] for i in range(16, 22)] == [120] * 6 and np.isnan(got[22.0]) and np.isnan(got[23.0])
 
 
 def test_moving_needs_speed_unless_indoors():
