@@ -38,7 +38,6 @@ REASON_WORDS = {
     "not_a_run": "not a run",
     "no_heart_rate": "no heart rate",
     "no_profile": "no profile yet",
-    "sensor_gaps_unusable": "heart rate mostly missing",
     "hr_not_reliable": "heart rate not used",
     "indoor_no_pace": "treadmill without heart rate",
     "no_speed": "no heart rate or speed",

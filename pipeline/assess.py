@@ -19,7 +19,7 @@ import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -513,7 +513,7 @@ def _by_heart_rate(activity: dict[str, Any], prep: Prepared, profile: ProfileVer
 def _by_pace(activity: dict[str, Any], prep: Prepared, profile: ProfileVersion | None, settings: Settings,
              g: GentlenessSettings, units: str) -> tuple[Verdict | None, tuple[str, str] | None]:
     start = activity.get("start_time")
-    on = start.date() if start is not None else date.today()
+    on = (start + timedelta(seconds=activity.get("utc_offset_s") or 0)).date() if start is not None else date.today()
     ceiling = pace_mod.resolve_pace_ceiling(profile, on, settings.pace)
     if ceiling is None:
         return None, None
@@ -524,7 +524,7 @@ def _by_pace(activity: dict[str, Any], prep: Prepared, profile: ProfileVersion |
     gap = prep.terrain.gap_speed
     if np.isnan(gap).all() or not running.any():
         return None, ("no_speed", "Not assessed: this run has neither a usable heart rate nor speed.")
-    speed = pd.Series(gap).rolling(int(settings.gentleness.merge_gap_s * 1.5), center=True, min_periods=1).mean()
+    speed = pd.Series(gap).rolling(settings.pace.speed_smooth_s, center=True, min_periods=1).mean()
     result = assess_series(speed.to_numpy(), running, ceiling.ceiling_m_s, ceiling.hard_line_m_s, drift=False,
                            min_excursion_s=g.pace_min_excursion_s, s=g)
     level = _LEVELS.index(ceiling.confidence)
@@ -532,7 +532,7 @@ def _by_pace(activity: dict[str, Any], prep: Prepared, profile: ProfileVersion |
     if from_positions or not prep.terrain.has_elevation:
         level = 0
     notes = ["pace_basis"]
-    notes += list(getattr(ceiling, "flags", ()))
+    notes += list(ceiling.flags)
     if result.short_run:
         level = 0
         notes.append("short_run")

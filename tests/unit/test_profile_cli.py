@@ -28,6 +28,9 @@ def test_set_creates_the_config_and_show_resolves_the_ceiling(tmp_path: Path, ca
     assert (shown["ceiling_bpm"], shown["hard_line_bpm"], shown["method"], shown["confidence"]) == (
         130.0, 148.8, "karvonen", "low")
     assert shown["conversational_pace_s_per_km"] == 420.0
+    # the pace equivalents: the conversational pace is the ceiling, 1.10 x its speed the hard line
+    assert (shown["pace_ceiling_s_per_km"], shown["pace_method"]) == (420.0, "conversational_pace")
+    assert shown["pace_hard_line_s_per_km"] == pytest.approx(420.0 / 1.10)
     assert shown["conversational_speed_m_s"] == pytest.approx(1000 / 420)
 
 
