@@ -47,6 +47,10 @@ REASON_WORDS = {
 }
 
 
+# `runs --json` speaks the issue's eight sports; the store's finer ones are kept in `sport_detail`.
+PUBLIC_SPORT = {"track_running": "running", "indoor_cycling": "cycling"}
+
+
 def _store_and_context(cfg: Config) -> tuple[Store, Context]:
     return Store(cfg.store), Context(cfg.profiles, cfg.settings(), cfg.units)
 
@@ -78,7 +82,8 @@ def run_rows(cfg: Config) -> list[dict[str, Any]]:
         out.append({
             "activity_id": a["activity_id"],
             "start": _start_iso(a),
-            "sport": a["sport"],
+            "sport": PUBLIC_SPORT.get(a["sport"], a["sport"]),
+            "sport_detail": a["sport"],
             "time_on_feet_s": a["timer_time_s"],
             "distance_m": a["distance_m"],
             "category": v["category"] if v else "not_assessed",
@@ -258,11 +263,15 @@ def changes_text(changes: list[dict[str, Any]], everything: bool) -> str:
     """What a recompute (or an import) did to the verdicts, a line each."""
     if not changes:
         return "No verdict changed." if everything else "No new verdicts."
+    from pipeline.assess import HEADLINES
+
+    def said(v: dict[str, Any]) -> str:
+        return HEADLINES[v["category"]] + ("" if v["score"] is None else f" ({v['score']})")
+
     lines = ["Verdicts that changed:" if everything else "Verdicts:"]
     for c in changes:
-        after = c["after"]["category"] + ("" if c["after"]["score"] is None else f" ({c['after']['score']})")
-        before = "" if c["before"] is None else (
-            c["before"]["category"] + ("" if c["before"]["score"] is None else f" ({c['before']['score']})") + " -> ")
+        after = said(c["after"])
+        before = "" if c["before"] is None else said(c["before"]) + " -> "
         why = f"  [{'; '.join(c['why'])}]" if c["why"] else ""
         lines.append(f"  {c['start'][:16].replace('T', ' ')}  {c['activity_id']}  {before}{after}{why}")
     return "\n".join(lines)

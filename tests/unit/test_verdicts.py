@@ -106,6 +106,9 @@ def test_cli_runs_json_explain_feel_intent_and_recompute(store: Store, tmp_path:
     for key in ("activity_id", "start", "sport", "category", "score", "confidence", "reasons", "message"):
         assert all(key in r for r in rows), key
     assert rows[0]["start"] == "2026-11-17T07:30:00+01:00"  # the local offset of Berlin in November
+    assert [r["sport"] for r in rows] == ["running", "running", "running", "treadmill_running"]
+    assert [r["category"] for r in rows] == ["gentle", "too_hard", "gentle", "gentle"]
+    assert rows[1]["reasons"][0] == "surge" and rows[1]["score"] == 20
     easy = rows[0]["activity_id"]
     assert main(["explain", easy[:8], *common]) == 0
     text = capsys.readouterr().out
