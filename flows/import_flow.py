@@ -75,6 +75,20 @@ def reimport(store_path: str, athlete_id: str = "me", config_path: str | None = 
     return report
 
 
+@flow(name="sync")
+def sync(sources: list[dict[str, str]], store_path: str, athlete_id: str = "me",
+         config_path: str | None = None) -> dict[str, Any]:
+    """One incremental pass over the sources ({"kind", "path"}), then the verdicts; the import report
+    plus what each source held and which could not be reached."""
+    from pipeline import sync as sync_mod
+
+    specs = [sync_mod.SourceSpec(s["kind"], s["path"]) for s in sources]
+    result = sync_mod.sync(Store(store_path), specs, athlete_id, stages=TASKS).as_dict()
+    _artifact(result)
+    result["verdicts"] = judge(store_path, athlete_id, config_path)
+    return result
+
+
 @flow(name="recompute")
 def recompute(store_path: str, athlete_id: str = "me", config_path: str | None = None) -> dict[str, Any]:
     """Re-evaluate every run with the current algorithm, settings and profile; report what changed and why."""

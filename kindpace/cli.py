@@ -11,7 +11,7 @@ from typing import Any
 
 from kindpace import config as config_mod
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -20,12 +20,36 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--athlete", help="athlete id (default: KINDPACE_ATHLETE, config, 'me')")
 
 
+def _wait(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--wait", type=float, default=None, metavar="SECONDS",
+                        help="wait this long for another writer to finish (default 600); then exit 3")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kindpace", description="Gentle-running data, kept kindly.")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("import", help="import FIT and GPX files and folders (recursively)")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--json", action="store_true", help="print a machine-readable report on stdout")
+    _wait(p)
+    _common(p)
+    p = sub.add_parser("sync", help="import what is new in every source (watch, folders, inbox)")
+    p.add_argument("--json", action="store_true", help="the import report, plus what each source held")
+    _wait(p)
+    _common(p)
+    p = sub.add_parser("init", help="write a commented config (with an inbox) in the per-user config folder")
+    _common(p)
+    source = sub.add_parser("source", help="where files come from: add, list, remove")
+    actions = source.add_subparsers(dest="action", required=True)
+    p = actions.add_parser("add", help="a watch drive, a synced folder (read only), or an inbox")
+    p.add_argument("kind", choices=("watch", "folder", "inbox"))
+    p.add_argument("path", metavar="PATH")
+    _common(p)
+    p = actions.add_parser("list")
+    p.add_argument("--json", action="store_true")
+    _common(p)
+    p = actions.add_parser("remove")
+    p.add_argument("path", metavar="PATH")
     _common(p)
     p = sub.add_parser("activities", help="list the activities in the store")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -95,7 +119,8 @@ def _profile_parsers(sub: Any) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        creating = args.command == "profile" and args.action == "set"
+        creating = (args.command, getattr(args, "action", None)) in (("profile", "set"), ("init", None),
+                                                                     ("source", "add"))
         cfg = config_mod.load(args.config, args.store, args.athlete, must_exist=not creating)
     except config_mod.ConfigError as exc:
         print(f"kindpace: {exc}", file=sys.stderr)
@@ -104,6 +129,12 @@ def main(argv: list[str] | None = None) -> int:
         return _activities(cfg, args.json)
     if args.command == "profile":
         return _profile(cfg, args)
+    if args.command in ("init", "source"):
+        try:
+            return _init(cfg, args) if args.command == "init" else _source(cfg, args)
+        except config_mod.ConfigError as exc:
+            print(f"kindpace: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     if args.command in ("runs", "explain", "feel", "intent"):
         from kindpace import runs
 
@@ -115,9 +146,44 @@ def main(argv: list[str] | None = None) -> int:
     return _import(cfg, args)
 
 
+def _init(cfg: config_mod.Config, args: argparse.Namespace) -> int:
+    inbox = config_mod.user_data_dir() / "inbox"
+    config_mod.write_new_config(cfg.path, cfg.store, inbox, config_mod.machine_timezone())
+    inbox.mkdir(parents=True, exist_ok=True)
+    print(f"Wrote {cfg.path}\n  store: {cfg.store}\n  inbox: {inbox} (drop files here)\n"
+          "Next: kindpace profile set --age ...; kindpace source add watch|folder PATH; kindpace sync")
+    return EXIT_OK
+
+
+def _source(cfg: config_mod.Config, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    if args.action == "add":
+        path = Path(args.path).expanduser().resolve()
+        config_mod.add_source(cfg.path, config_mod.Source(args.kind, path))
+        reachable = "" if path.is_dir() else " (not reachable now: sync will say so until it is)"
+        print(f"Added {args.kind} {path} to {cfg.path}{reachable}")
+    elif args.action == "remove":
+        gone = config_mod.remove_source(cfg.path, Path(args.path).expanduser().resolve())
+        print(f"Removed {gone.kind} {gone.path} from {cfg.path}")
+    elif args.json:
+        print(json.dumps([{"kind": s.kind, "path": str(s.path), "reachable": s.path.is_dir()} for s in cfg.sources]))
+    else:
+        for s in cfg.sources:
+            print(f"{s.kind:<7}{s.path}{'' if s.path.is_dir() else '  (not reachable)'}")
+        if not cfg.sources:
+            print(f"No sources in {cfg.path}. Add one: kindpace source add watch|folder|inbox PATH")
+    return EXIT_OK
+
+
 def _import(cfg: config_mod.Config, args: argparse.Namespace) -> int:
+    import os
+
     from pipeline.importer import InputPathError, discover
-    from pipeline.store import Store, StoreError
+    from pipeline.store import Store, StoreError, StoreLocked
+
+    if getattr(args, "wait", None) is not None:
+        os.environ["KINDPACE_LOCK_WAIT_S"] = str(args.wait)
 
     try:
         # Bad paths and an unwritable store are said plainly before Prefect starts (it takes seconds).
@@ -125,11 +191,18 @@ def _import(cfg: config_mod.Config, args: argparse.Namespace) -> int:
             discover(args.paths)
         Store(cfg.store).ensure()
         cfg.settings()  # a bad [gentleness] table is said before Prefect starts
-        from flows.import_flow import import_files, recompute, reimport
+        from flows.import_flow import import_files, recompute, reimport, sync
 
         config_path = str(cfg.path) if cfg.path.exists() else None
         if args.command == "import":
             report = import_files(list(args.paths), str(cfg.store), cfg.athlete, config_path)
+        elif args.command == "sync":
+            if not cfg.sources:
+                print(f"kindpace: no sources in {cfg.path}: kindpace source add watch|folder|inbox PATH",
+                      file=sys.stderr)
+                return EXIT_USAGE
+            sources = [{"kind": s.kind, "path": str(s.path)} for s in cfg.sources]
+            report = sync(sources, str(cfg.store), cfg.athlete, config_path)
         elif args.command == "reimport":
             report = reimport(str(cfg.store), cfg.athlete, config_path)
         else:
@@ -140,6 +213,9 @@ def _import(cfg: config_mod.Config, args: argparse.Namespace) -> int:
     except InputPathError as exc:
         print(f"kindpace: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except StoreLocked as exc:
+        print(f"kindpace: {exc}; gave up waiting (--wait)", file=sys.stderr)
+        return EXIT_LOCKED
     except StoreError as exc:
         print(f"kindpace: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -153,6 +229,9 @@ def _import(cfg: config_mod.Config, args: argparse.Namespace) -> int:
         from kindpace.runs import changes_text
 
         print(_summary(report, cfg))
+        for s in report.get("sources", []):
+            held = f"{s['files']} files, {s['new']} new or changed" if s["reachable"] else "not reachable now"
+            print(f"  {s['kind']} {s['path']}: {held}")
         print("\n" + changes_text(report["verdicts"], everything=False))
     return EXIT_OK
 

@@ -56,6 +56,18 @@ class ConfigError(ValueError):
     """The config file is missing (when named explicitly) or invalid."""
 
 
+SOURCE_KINDS = ("watch", "folder", "inbox")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where files come from: a watch mounted as a drive, a synced folder (both read-only), or the inbox
+    (files handled move to processed/ or quarantine/)."""
+
+    kind: str
+    path: Path
+
+
 @dataclass(frozen=True)
 class Config:
     store: Path
@@ -64,6 +76,10 @@ class Config:
     profiles: tuple[ProfileVersion, ...] = ()
     units: str = "metric"
     gentleness: dict[str, Any] = field(default_factory=dict)  # overrides of the stage's settings
+    sources: tuple[Source, ...] = ()
+    timezone: str | None = None  # IANA zone of the nightly sync; None: the machine's
+    nightly: str = "03:00"
+    on_warning: str | None = None  # a command run when `kindpace status` first sees a warning
 
     def settings(self) -> Any:
         """The gentleness stage's `Settings` with this config's overrides (imported lazily: numpy, pandas)."""
@@ -88,7 +104,8 @@ def load(config: str | None = None, store: str | None = None, athlete: str | Non
             values = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-        unknown = set(values) - {"store", "athlete", "profile", "units", "gentleness"}
+        unknown = set(values) - {"store", "athlete", "profile", "units", "gentleness", "source", "timezone",
+                                 "nightly", "on_warning"}
         if unknown:
             raise ConfigError(f"{path}: unknown settings {sorted(unknown)}")
     elif named and must_exist:
@@ -107,6 +124,10 @@ def load(config: str | None = None, store: str | None = None, athlete: str | Non
     gentleness = values.get("gentleness", {})
     if not isinstance(gentleness, dict):
         raise ConfigError(f"{path}: [gentleness] must be a table of settings")
+    sources = _sources(path, values.get("source", []))
+    nightly = str(values.get("nightly", "03:00"))
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", nightly):
+        raise ConfigError(f"{path}: nightly must be a time of day as HH:MM, not {nightly!r}")
     return Config(
         store=Path(str(store_value)).expanduser(),
         athlete=str(athlete_value),
@@ -114,7 +135,21 @@ def load(config: str | None = None, store: str | None = None, athlete: str | Non
         profiles=profiles,
         units=str(units),
         gentleness=dict(gentleness),
+        sources=sources,
+        timezone=str(values["timezone"]) if values.get("timezone") else None,
+        nightly=nightly,
+        on_warning=str(values["on_warning"]) if values.get("on_warning") else None,
     )
+
+
+def _sources(path: Path, raw: Any) -> tuple[Source, ...]:
+    tables = [raw] if isinstance(raw, dict) else list(raw) if isinstance(raw, list) else [raw]
+    out = []
+    for table in tables:
+        if not isinstance(table, dict) or set(table) != {"kind", "path"} or table["kind"] not in SOURCE_KINDS:
+            raise ConfigError(f"{path}: each [[source]] needs kind (one of {', '.join(SOURCE_KINDS)}) and path")
+        out.append(Source(str(table["kind"]), Path(str(table["path"])).expanduser()))
+    return tuple(out)
 
 
 # --- the profile in TOML ------------------------------------------------------------------------------
@@ -206,3 +241,79 @@ def append_profile(path: Path, version: ProfileVersion) -> None:
         "# the first one applies to every earlier run too.\n")
     separator = "" if existing.endswith("\n\n") or not existing else ("\n" if existing.endswith("\n") else "\n\n")
     path.write_text(existing + separator + profile_toml(version), encoding="utf-8")
+
+
+# --- kindpace init and kindpace source ------------------------------------------------------------------
+
+
+def machine_timezone() -> str:
+    """The machine's IANA zone (TZ, /etc/timezone, or where /etc/localtime points), else UTC."""
+    if os.environ.get("TZ", "").count("/") >= 1:
+        return os.environ["TZ"].lstrip(":")
+    etc = Path("/etc/timezone")
+    if etc.exists() and etc.read_text(encoding="utf-8").strip():
+        return etc.read_text(encoding="utf-8").strip()
+    local = Path("/etc/localtime")
+    if local.is_symlink() and "zoneinfo/" in str(local.resolve()):
+        return str(local.resolve()).split("zoneinfo/", 1)[1]
+    return "UTC"
+
+
+def config_template(store: Path, inbox: Path, timezone: str) -> str:
+    return f'''# kindpace configuration. Every setting is optional; see the README.
+store = "{store}"        # the Parquet store
+athlete = "me"
+units = "metric"         # or "imperial": how distances and paces are shown (data stays SI)
+timezone = "{timezone}"  # the nightly sync runs at this zone's clock
+nightly = "03:00"        # when `kindpace serve` syncs every night
+# on_warning = "notify-send kindpace"   # run when `kindpace status` first sees a warning
+
+# Your profile: kindpace profile set --age 40 --resting-hr 55 ... writes these tables.
+# [[profile]]
+# age = 40
+# conversational_pace = "7:00/km"
+
+# Where files come from: kindpace source add watch|folder|inbox PATH writes these tables.
+# A watch or a folder is only read; files dropped into the inbox move to processed/ or quarantine/.
+[[source]]
+kind = "inbox"
+path = "{inbox}"
+'''
+
+
+def write_new_config(path: Path, store: Path, inbox: Path, timezone: str) -> None:
+    if path.exists():
+        raise ConfigError(f"{path}: a config is already there; edit it, or remove it first")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(config_template(store, inbox, timezone), encoding="utf-8")
+
+
+def _source_block(source: Source) -> str:
+    return f'[[source]]\nkind = "{source.kind}"\npath = "{source.path}"\n'
+
+
+def add_source(path: Path, source: Source) -> None:
+    """Append a `[[source]]` table (the config is created if missing); a path is a source only once."""
+    cfg = load(str(path), must_exist=False)
+    if any(s.path == source.path for s in cfg.sources):
+        raise ConfigError(f"{source.path} is already a source")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    existing = path.read_text(encoding="utf-8") if path.exists() else ""
+    separator = "" if not existing or existing.endswith("\n\n") else ("\n" if existing.endswith("\n") else "\n\n")
+    path.write_text(existing + separator + _source_block(source), encoding="utf-8")
+
+
+def remove_source(path: Path, source_path: Path) -> Source:
+    cfg = load(str(path))
+    found = next((s for s in cfg.sources if s.path == source_path), None)
+    if found is None:
+        raise ConfigError(f"{source_path} is not a source")
+    text = path.read_text(encoding="utf-8")
+    block = re.compile(r'\[\[source\]\]\s*\nkind\s*=\s*"' + found.kind + r'"\s*\npath\s*=\s*"'
+                       + re.escape(str(found.path)) + r'"\s*\n?')
+    new, n = block.subn("", text, count=1)
+    if n != 1:
+        raise ConfigError(f"{path}: the [[source]] table for {source_path} is not in the form kindpace writes; "
+                          "remove it by hand")
+    path.write_text(new, encoding="utf-8")
+    return found

@@ -8,6 +8,8 @@ as one table; no hive partitions yet, so each file carries every column of its s
     STORE/gentleness/gentleness.parquet        one verdict per activity (ditto)
     STORE/excursions/excursions.parquet        stretches above the easy ceiling (ditto)
     STORE/runner_notes/runner_notes.parquet    what the runner said about a run: feel, intent (ditto)
+    STORE/sync_seen/sync_seen.parquet          source files the sync has read, by path, size, mtime (ditto)
+    STORE/sync_runs/sync_runs.parquet          one row per sync (ditto)
     STORE/records/<activity_id>.parquet        samples of one activity
     STORE/laps/<activity_id>.parquet           laps of one activity
     STORE/developer_fields/<activity_id>.parquet   developer fields of one activity (when it has any)
@@ -25,6 +27,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -38,11 +41,20 @@ from connectors.base import KindpaceError
 from schemas.tables import SCHEMA_VERSION, TABLES
 
 PER_ACTIVITY = ("records", "laps", "developer_fields")
-WHOLE = ("activities", "imports", "gentleness", "excursions", "runner_notes")
+WHOLE = ("activities", "imports", "gentleness", "excursions", "runner_notes", "sync_seen", "sync_runs")
 
 
 class StoreError(KindpaceError):
     """The store cannot be used (unwritable, locked, damaged): the run cannot proceed."""
+
+
+class StoreLocked(StoreError):
+    """Another writer held the store's lock for longer than this one would wait."""
+
+
+def lock_wait_s() -> float:
+    """How long a writer waits for the lock: KINDPACE_LOCK_WAIT_S (`--wait`), default 10 minutes."""
+    return float(os.environ.get("KINDPACE_LOCK_WAIT_S", "600"))
 
 
 class Store:
@@ -157,24 +169,28 @@ class Store:
     # --- the one writer -----------------------------------------------------------------------------
 
     @contextmanager
-    def writer_lock(self, wait_s: float = 600.0) -> Iterator[None]:
-        """Hold the store's exclusive lock; the OS drops it when a holder dies, so it never goes stale."""
+    def writer_lock(self, wait_s: float | None = None) -> Iterator[None]:
+        """Hold the store's exclusive lock; the OS drops it when a holder dies, so a crashed writer's lock
+        is taken over at once. Waits up to `wait_s` (default `lock_wait_s()`), then raises StoreLocked."""
         self.ensure()
         path = self.root / ".lock"
         handle = open(path, "a+")
-        deadline = time.monotonic() + wait_s
+        deadline = time.monotonic() + (lock_wait_s() if wait_s is None else wait_s)
         try:
             while True:
                 try:
                     fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                     break
                 except OSError as exc:
-                    if exc.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() > deadline:
-                        raise StoreError(f"store {self.root} is locked by another writer") from exc
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise StoreError(f"store {self.root}: cannot lock: {exc}") from exc
+                    if time.monotonic() > deadline:
+                        holder = path.read_text(encoding="utf-8", errors="replace").strip() or "an unknown process"
+                        raise StoreLocked(f"store {self.root} is locked by another writer ({holder})") from exc
                     time.sleep(0.2)
             handle.seek(0)
             handle.truncate()
-            handle.write(f"pid {os.getpid()}\n")
+            handle.write(f"pid {os.getpid()}, {' '.join(os.path.basename(a) for a in sys.argv[:2])}\n")
             handle.flush()
             yield
         finally:

@@ -173,6 +173,8 @@ def judge(store: Store, athlete_id: str, ctx: Context, *, activity_ids: Iterable
         notes = {n["activity_id"]: n for n in store.read("runner_notes").to_pylist() if n["athlete_id"] == athlete_id}
         targets = [a for a in activities if everything or a["activity_id"] in wanted
                    or a["activity_id"] not in mine or mine[a["activity_id"]]["source_sha256"] != a["source_sha256"]]
+        if not targets and set(mine) <= present:
+            return []  # nothing to judge and nothing gone: the tables stay as they are, byte for byte
         rows = {k: v for k, v in mine.items() if k in present}
         excursions = {a: [e for e in old_exc if e["activity_id"] == a and e["athlete_id"] == athlete_id]
                       for a in rows}

@@ -269,6 +269,35 @@ RUNNER_NOTES = pa.schema(
     ]
 )
 
+SYNC_SEEN = pa.schema(
+    [
+        col("source", pa.string(), "", "The source's path as configured.", False),
+        col("source_kind", pa.string(), "", "watch, folder or inbox.", False),
+        col("path", pa.string(), "", "The file's path.", False),
+        col("size_bytes", pa.int64(), "B", "Its size when last seen.", False),
+        col("mtime", UTC_MS, "UTC", "Its modification time when last seen.", False),
+        col("sha256", pa.string(), "", "sha256 of its bytes when last read.", False),
+        col("outcome", pa.string(), "", "The import outcome it got.", False),
+        col("seen_at", UTC_MS, "UTC", "When a sync last read it.", False),
+        _OFFSET,
+    ]
+)
+
+SYNC_RUNS = pa.schema(
+    [
+        col("started_at", UTC_MS, "UTC", "When the sync started.", False),
+        col("finished_at", UTC_MS, "UTC", "When it finished.", False),
+        _OFFSET,
+        col("ok", pa.bool_(), "", "True when every reachable source was read and the store written.", False),
+        col("sources", pa.list_(pa.string()), "", "Each source as `kind path: files, new (or unreachable)`.", False),
+        col("missing_sources", pa.list_(pa.string()), "", "Sources that could not be reached (a watch not "
+            "plugged in): reported, not an error.", False),
+        col("files_new", pa.int32(), "", "Files read because they were new or changed.", False),
+        col("counts", pa.string(), "", "Outcome counts of the import, as JSON.", False),
+        col("error", pa.string(), "", "Why the sync failed, if it did."),
+    ]
+)
+
 TABLES: dict[str, pa.Schema] = {
     "activities": ACTIVITIES,
     "laps": LAPS,
@@ -278,6 +307,8 @@ TABLES: dict[str, pa.Schema] = {
     "gentleness": GENTLENESS,
     "excursions": EXCURSIONS,
     "runner_notes": RUNNER_NOTES,
+    "sync_seen": SYNC_SEEN,
+    "sync_runs": SYNC_RUNS,
 }
 
 TABLE_DOCS = {
@@ -290,4 +321,7 @@ TABLE_DOCS = {
     "the runner's own report, and the algorithm and profile versions it came from.",
     "excursions": "One row per sustained stretch above the easy ceiling, with where it happened and its kind.",
     "runner_notes": "What the runner said about a run (kindpace feel, kindpace intent); never rebuilt, never lost.",
+    "sync_seen": "The sync's ledger of source files by path: size and modification time decide whether a file is "
+    "read again.",
+    "sync_runs": "One row per sync: when, what each source held, what was imported, what was unreachable.",
 }

@@ -87,6 +87,11 @@ def test_tables_read_back_with_the_documented_schemas(tmp_path: Path):
     _import(store, SAMPLES)
     set_note(store, "me", store.read("activities").to_pylist()[0], talk="yes")
     judge(store, "me", Context(profiles=(ProfileVersion(age=40),)))
+    from pipeline.sync import SourceSpec, sync
+
+    (tmp_path / "watch").mkdir()
+    shutil.copy2(SAMPLES / "easy-run.fit", tmp_path / "watch" / "easy-run.fit")
+    sync(store, [SourceSpec("folder", str(tmp_path / "watch"))], "me")
     for name, schema in TABLES.items():
         folder = store.root / name
         if name == "developer_fields":  # the samples carry none

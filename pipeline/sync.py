@@ -1,0 +1,171 @@
+"""One incremental pass over the runner's sources: new and changed files only, then the inbox tidied.
+
+A watch (mounted as a drive) and a synced folder are only ever read. A file is read again only when
+its path is new or its size or modification time changed since the last sync (`sync_seen`); the
+import's own ledger then skips bytes it already holds (content hash), so a touched but unchanged file
+costs a hash, never a decode. Inbox files, once handled, move to `processed/YYYY-MM/` (imported,
+duplicates, not activities, and formats kindpace does not read, with a `.reason.txt` beside those) or
+to `quarantine/` with a `NAME.reason.txt`; nothing is deleted, and neither folder is read again. A
+source that cannot be reached (a watch not plugged in) is reported, not an error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from pipeline.importer import Stages, now_utc, run_batches
+from pipeline.store import Store
+from schemas.tables import SYNC_RUNS, SYNC_SEEN
+
+KINDS = ("watch", "folder", "inbox")
+INBOX_DONE = ("processed", "quarantine")
+# Partial downloads and sync-tool scratch files: not yet (or never) a watch file.
+_SCRATCH_SUFFIXES = (".part", ".partial", ".tmp", ".crdownload", ".download", ".syncthing", ".reason.txt")
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    kind: str
+    path: str
+
+
+def _is_scratch(name: str) -> bool:
+    return name.startswith((".", "~")) or name.lower().endswith(_SCRATCH_SUFFIXES)
+
+
+def _walk(root: Path, skip_top: tuple[str, ...] = ()) -> list[Path]:
+    found: list[Path] = []
+    for folder, dirs, files in os.walk(root):
+        here = Path(folder)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not (here == root and d in skip_top))
+        found.extend(here / f for f in sorted(files) if not _is_scratch(f))
+    return found
+
+
+def activity_folders(watch: Path) -> list[Path]:
+    """A Garmin drive's GARMIN/Activity folder (any letter case), else the whole drive."""
+    for garmin in (p for p in watch.iterdir() if p.is_dir() and p.name.lower() == "garmin"):
+        folders = [p for p in garmin.iterdir() if p.is_dir() and p.name.lower() == "activity"]
+        if folders:
+            return folders
+    return [watch]
+
+
+def source_files(source: SourceSpec) -> list[Path]:
+    root = Path(source.path).expanduser()
+    if source.kind == "watch":
+        return [f for folder in activity_folders(root) for f in _walk(folder)]
+    if source.kind == "inbox":
+        return _walk(root, skip_top=INBOX_DONE)
+    return _walk(root)
+
+
+@dataclass
+class SyncReport:
+    report: dict[str, Any]  # the import report (counts, files), as `kindpace import --json`
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.report, "sources": self.sources, "missing_sources": self.missing}
+
+
+def sync(store: Store, sources: list[SourceSpec], athlete_id: str, stages: Stages = Stages(),
+         now: datetime | None = None) -> SyncReport:
+    """Import what is new in every source, record what was seen, tidy the inbox."""
+    started = now or now_utc()
+    store.ensure()
+    seen = {r["path"]: r for r in store.read("sync_seen").to_pylist()}
+    items: list[str] = []
+    stats: dict[str, tuple[SourceSpec, os.stat_result]] = {}
+    described, missing = [], []
+    for source in sources:
+        root = Path(source.path).expanduser()
+        if not root.is_dir():
+            missing.append(f"{source.kind} {source.path}")
+            described.append({"kind": source.kind, "path": source.path, "reachable": False, "files": 0, "new": 0})
+            continue
+        files, new = source_files(source), 0
+        for path in files:
+            try:
+                st = path.stat()
+            except OSError:
+                continue  # gone between listing and reading: the next sync sees what is there then
+            before = seen.get(str(path))
+            if (source.kind != "inbox" and before is not None and before["size_bytes"] == st.st_size
+                    and before["mtime"] == _mtime(st)):
+                continue
+            items.append(str(path))
+            stats[str(path)] = (source, st)
+            new += 1
+        described.append({"kind": source.kind, "path": source.path, "reachable": True, "files": len(files),
+                          "new": new})
+    report: dict[str, Any] = run_batches(store, items, athlete_id, stages=stages) if items else {
+        "counts": {k: 0 for k in ("imported", "duplicate", "not_activity", "skipped", "quarantined")}, "files": []}
+    offset = _local_offset(started)
+    updates: dict[str, dict[str, Any] | None] = {}
+    for entry in report["files"]:
+        source, st = stats[entry["path"]]
+        updates[entry["path"]] = {
+            "source": source.path, "source_kind": source.kind, "path": entry["path"], "size_bytes": st.st_size,
+            "mtime": _mtime(st), "sha256": entry["sha256"], "outcome": entry["outcome"], "seen_at": started,
+            "utc_offset_s": offset,
+        }
+        if source.kind == "inbox":
+            moved = tidy_inbox(Path(source.path).expanduser(), Path(entry["path"]), entry, started)
+            entry["moved_to"] = str(moved)
+            updates[entry["path"]] = None  # it is not there any more
+    result = SyncReport(report, described, missing)
+    with store.writer_lock():
+        if updates:  # merged into the ledger as it is now: another sync may have written since we read it
+            current = {r["path"]: r for r in store.read("sync_seen").to_pylist()}
+            for key, row in updates.items():
+                if row is None:
+                    current.pop(key, None)
+                else:
+                    current[key] = row
+            rows = sorted(current.values(), key=lambda r: r["path"])
+            store.replace_table("sync_seen", pa.Table.from_pylist(rows, schema=SYNC_SEEN))
+        runs = store.read("sync_runs").to_pylist()
+        runs.append({
+            "started_at": started, "finished_at": datetime.now(UTC).replace(microsecond=0), "utc_offset_s": offset,
+            "ok": True, "sources": [f"{d['kind']} {d['path']}: {d['files']} files, {d['new']} new"
+                                    if d["reachable"] else f"{d['kind']} {d['path']}: unreachable" for d in described],
+            "missing_sources": missing, "files_new": len(items), "counts": json.dumps(report["counts"]), "error": None,
+        })
+        store.replace_table("sync_runs", pa.Table.from_pylist(runs, schema=SYNC_RUNS))
+    return result
+
+
+def tidy_inbox(inbox: Path, path: Path, entry: dict[str, Any], when: datetime) -> Path:
+    """Move a handled inbox file to processed/YYYY-MM/ or quarantine/, never over another file."""
+    broken = entry["outcome"] == "quarantined"
+    target_dir = inbox / "quarantine" if broken else inbox / "processed" / f"{when:%Y-%m}"
+    target_dir.mkdir(parents=True, exist_ok=True)
+    relative = path.relative_to(inbox)
+    target = target_dir / relative.name
+    n = 1
+    while target.exists():
+        target = target_dir / f"{relative.stem}.{n}{relative.suffix}"
+        n += 1
+    os.replace(path, target)
+    if entry["outcome"] in ("quarantined", "skipped") and entry.get("reason"):
+        target.with_name(target.name + ".reason.txt").write_text(
+            f"{relative}: {entry['outcome']}: {entry['reason']}\n", encoding="utf-8")
+    return target
+
+
+def _mtime(st: os.stat_result) -> datetime:
+    return datetime.fromtimestamp(st.st_mtime_ns // 1_000_000 / 1000, tz=UTC)
+
+
+def _local_offset(instant: datetime) -> int:
+    offset = instant.astimezone().utcoffset()
+    return int(offset.total_seconds()) if offset is not None else 0
