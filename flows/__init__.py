@@ -7,6 +7,7 @@ imports Prefect (a value already in the environment wins, so a runner can still 
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -30,9 +31,22 @@ PREFECT_DEFAULTS = {
 }
 
 
+def _served_api_url() -> str | None:
+    """The API of the Prefect server a running `kindpace serve` started, if it is still alive."""
+    state = user_data_dir() / "server.json"
+    try:
+        known = json.loads(state.read_text(encoding="utf-8"))
+        os.kill(int(known["pid"]), 0)
+        return str(known["api_url"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def configure_prefect() -> None:
     for key, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(key, value)
+    if "PREFECT_API_URL" not in os.environ and (url := _served_api_url()):
+        os.environ["PREFECT_API_URL"] = url  # while serve runs, every command's flow runs show in its UI
     # Prefect creates its home without parents and then cannot open its database: make the path.
     Path(os.environ["PREFECT_HOME"]).expanduser().mkdir(parents=True, exist_ok=True)
 

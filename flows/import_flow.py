@@ -77,13 +77,14 @@ def reimport(store_path: str, athlete_id: str = "me", config_path: str | None = 
 
 @flow(name="sync")
 def sync(sources: list[dict[str, str]], store_path: str, athlete_id: str = "me",
-         config_path: str | None = None) -> dict[str, Any]:
+         config_path: str | None = None, only_files: list[str] | None = None) -> dict[str, Any]:
     """One incremental pass over the sources ({"kind", "path"}), then the verdicts; the import report
     plus what each source held and which could not be reached."""
     from pipeline import sync as sync_mod
 
     specs = [sync_mod.SourceSpec(s["kind"], s["path"]) for s in sources]
-    result = sync_mod.sync(Store(store_path), specs, athlete_id, stages=TASKS).as_dict()
+    only = None if only_files is None else set(only_files)
+    result = sync_mod.sync(Store(store_path), specs, athlete_id, stages=TASKS, only=only).as_dict()
     _artifact(result)
     result["verdicts"] = judge(store_path, athlete_id, config_path)
     return result

@@ -37,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="the import report, plus what each source held")
     _wait(p)
     _common(p)
+    p = sub.add_parser("serve", help="sync every night and import files dropped into the inbox, until stopped")
+    _common(p)
     p = sub.add_parser("init", help="write a commented config (with an inbox) in the per-user config folder")
     _common(p)
     source = sub.add_parser("source", help="where files come from: add, list, remove")
@@ -129,6 +131,13 @@ def main(argv: list[str] | None = None) -> int:
         return _activities(cfg, args.json)
     if args.command == "profile":
         return _profile(cfg, args)
+    if args.command == "serve":
+        from kindpace.serve import serve
+
+        if not cfg.sources:
+            print(f"kindpace: no sources in {cfg.path}: kindpace source add watch|folder|inbox PATH", file=sys.stderr)
+            return EXIT_USAGE
+        return serve(cfg)
     if args.command in ("init", "source"):
         try:
             return _init(cfg, args) if args.command == "init" else _source(cfg, args)

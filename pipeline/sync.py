@@ -78,8 +78,9 @@ class SyncReport:
 
 
 def sync(store: Store, sources: list[SourceSpec], athlete_id: str, stages: Stages = Stages(),
-         now: datetime | None = None) -> SyncReport:
-    """Import what is new in every source, record what was seen, tidy the inbox."""
+         now: datetime | None = None, only: set[str] | None = None) -> SyncReport:
+    """Import what is new in every source, record what was seen, tidy the inbox. With `only`, just those
+    files (the inbox watcher's, once they have finished arriving)."""
     started = now or now_utc()
     store.ensure()
     seen = {r["path"]: r for r in store.read("sync_seen").to_pylist()}
@@ -93,6 +94,8 @@ def sync(store: Store, sources: list[SourceSpec], athlete_id: str, stages: Stage
             described.append({"kind": source.kind, "path": source.path, "reachable": False, "files": 0, "new": 0})
             continue
         files, new = source_files(source), 0
+        if only is not None:
+            files = [f for f in files if str(f) in only]
         for path in files:
             try:
                 st = path.stat()
