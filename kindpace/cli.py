@@ -37,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="the import report, plus what each source held")
     _wait(p)
     _common(p)
+    p = sub.add_parser("status", help="is the sync working? last sync, sources, waiting files, warnings")
+    p.add_argument("--json", action="store_true")
+    _common(p)
     p = sub.add_parser("serve", help="sync every night and import files dropped into the inbox, until stopped")
     _common(p)
     p = sub.add_parser("init", help="write a commented config (with an inbox) in the per-user config folder")
@@ -131,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
         return _activities(cfg, args.json)
     if args.command == "profile":
         return _profile(cfg, args)
+    if args.command == "status":
+        return _status(cfg, args.json)
     if args.command == "serve":
         from kindpace.serve import serve
 
@@ -153,6 +158,44 @@ def main(argv: list[str] | None = None) -> int:
             print(f"kindpace: {exc}", file=sys.stderr)
             return EXIT_USAGE
     return _import(cfg, args)
+
+
+def status_warnings(cfg: config_mod.Config) -> Any:
+    """The sync's health; runs the config's `on_warning` command once for each warning that is new."""
+    import os
+    import subprocess
+
+    from pipeline.health import health
+    from pipeline.store import Store
+
+    store = Store(cfg.store)
+    h = health(store, [(s.kind, s.path) for s in cfg.sources])
+    seen_file = store.root / ".warnings-told"
+    told = set(seen_file.read_text(encoding="utf-8").splitlines()) if seen_file.exists() else set()
+    now = {f"{code}: {message}" for code, message in h.warnings}
+    if cfg.on_warning:
+        for warning in sorted(now - told):
+            subprocess.run(cfg.on_warning, shell=True, check=False, timeout=60,
+                           env={**os.environ, "KINDPACE_WARNING": warning})
+    if store.root.is_dir() and now != told:
+        seen_file.write_text("\n".join(sorted(now)), encoding="utf-8")
+    return h
+
+
+def _status(cfg: config_mod.Config, as_json: bool) -> int:
+    h = status_warnings(cfg)
+    if as_json:
+        print(json.dumps(h.as_dict()))
+    else:
+        print(f"Last successful sync: {h.last_sync:%Y-%m-%d %H:%M} UTC" if h.last_sync else "No sync yet.")
+        for line in h.sources:
+            print(f"  {line}")
+        print(f"Files waiting in the inbox: {len(h.waiting)}; quarantined files in the ledger: {h.quarantined}")
+        for code, message in h.warnings:
+            print(f"Warning ({code}): {message}")
+        if not h.warnings:
+            print("All well.")
+    return EXIT_FAILED if h.warnings else EXIT_OK
 
 
 def _init(cfg: config_mod.Config, args: argparse.Namespace) -> int:

@@ -106,6 +106,11 @@ def runs(cfg: Config, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
         return 0
+    if cfg.sources:  # a sync that stopped working is said first, not discovered weeks later
+        from kindpace.cli import status_warnings
+
+        for code, message in status_warnings(cfg).warnings:
+            print(f"Note ({code}): {message}")
     if not rows:
         print(f"No runs in {cfg.store} yet. Import some with: kindpace import PATH")
         return 0

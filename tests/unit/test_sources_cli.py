@@ -48,3 +48,34 @@ def test_sources_are_added_listed_and_removed_and_comments_stay(tmp_path: Path, 
     assert main(["source", "remove", str(watch), "--config", str(cfg)]) == 2
     cfg.write_text('[[source]]\nkind = "drive"\npath = "/x"\n', encoding="utf-8")
     assert main(["source", "list", "--config", str(cfg)]) == 2
+
+
+def test_status_says_when_the_sync_stops_working_and_tells_once(tmp_path: Path, capsys):
+    from datetime import UTC, datetime, timedelta
+
+    from pipeline.health import health
+    from pipeline.store import Store
+    from pipeline.sync import SourceSpec, sync
+    from tests.conftest import SAMPLES
+
+    store = Store(tmp_path / "store")
+    unplugged = tmp_path / "unplugged"
+    told = tmp_path / "told.txt"
+    cfg = tmp_path / "kindpace.toml"
+    cfg.write_text(f'on_warning = "echo $KINDPACE_WARNING >> {told}"\n[[source]]\nkind = "folder"\n'
+                   f'path = "{SAMPLES}"\n[[source]]\nkind = "watch"\npath = "{unplugged}"\n', encoding="utf-8")
+    specs = [SourceSpec("folder", str(SAMPLES)), SourceSpec("watch", str(unplugged))]
+    sync(store, specs, "me")
+    common = ["--store", str(store.root), "--config", str(cfg)]
+    assert main(["status", *common]) == 0 and "All well." in capsys.readouterr().out
+    sync(store, specs, "me")
+    sync(store, specs, "me")  # the watch was missing in each of the last 3 syncs
+    assert main(["status", "--json", *common]) == 1
+    warned = json.loads(capsys.readouterr().out)
+    assert [w["code"] for w in warned["warnings"]] == ["source_unreachable"]
+    assert main(["status", *common]) == 1  # still warning, but the command ran once per warning
+    assert told.read_text().count("source_unreachable") == 1
+    assert main(["runs", *common]) == 0 and "Note (source_unreachable)" in capsys.readouterr().out
+    # three weeks later without a sync: the sync is stale, and the runner (4 runs in a week) has no new run
+    later = health(store, [(s.kind, Path(s.path)) for s in specs], now=datetime.now(UTC) + timedelta(days=21))
+    assert [code for code, _ in later.warnings] == ["no_recent_sync", "source_unreachable", "no_recent_run"]
