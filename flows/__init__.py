@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import urllib.request
 from pathlib import Path
 
 from kindpace.config import user_data_dir
@@ -37,7 +38,9 @@ def _served_api_url() -> str | None:
     try:
         known = json.loads(state.read_text(encoding="utf-8"))
         os.kill(int(known["pid"]), 0)
-        return str(known["api_url"])
+        # a pid can be reused after a crash: only a server that answers counts
+        with urllib.request.urlopen(f"{known['api_url']}/health", timeout=2) as answer:
+            return str(known["api_url"]) if answer.status == 200 else None
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
