@@ -17,7 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from connectors import DecodedActivity, InputError, decode_file
+from connectors import DecodedActivity, InputError, archive, decode_file
 from connectors.base import KindpaceError
 from pipeline.normalize import NormalizedActivity, activity_table, normalize
 from pipeline.store import Store
@@ -109,7 +109,36 @@ def batches(items: list[Any], size: int) -> list[list[Any]]:
 def parse_file(path: str, source: str | None = None, known: Container[str] = ()) -> ParsedFile:
     """Read and decode one file. `source` is where to read the bytes when it differs from `path`;
     a file whose sha256 is in `known` (already imported) is not decoded again."""
-    data = Path(source or path).read_bytes()
+    return parse_bytes(path, Path(source or path).read_bytes(), known)
+
+
+def parse_archive(path: str, source: str | None = None, known: Container[str] = ()) -> list[ParsedFile]:
+    """Each member of a zip or gzip file as an input of its own (`ARCHIVE!member`); an archive that
+    cannot be opened is one quarantined input."""
+    return _archive_inputs(path, Path(source or path).read_bytes(), known, depth=0)
+
+
+# A Garmin Connect export holds zips of uploaded files inside its zip: one level of nesting is opened.
+MAX_ARCHIVE_DEPTH = 2
+
+
+def _archive_inputs(path: str, data: bytes, known: Container[str], depth: int) -> list[ParsedFile]:
+    out = []
+    try:
+        for name, body, problem in archive.members(path, data):
+            if problem is None and archive.is_archive(name) and depth + 1 < MAX_ARCHIVE_DEPTH:
+                out.extend(_archive_inputs(name, body, known, depth + 1))
+            elif problem is None:
+                out.append(parse_bytes(name, body, known))
+            else:
+                out.append(ParsedFile(name, hashlib.sha256(body).hexdigest(), len(body), body,
+                                      error=InputError(name, problem)))
+    except InputError as exc:
+        return [ParsedFile(path, hashlib.sha256(data).hexdigest(), len(data), data, error=exc)]
+    return out
+
+
+def parse_bytes(path: str, data: bytes, known: Container[str] = ()) -> ParsedFile:
     sha = hashlib.sha256(data).hexdigest()
     parsed = ParsedFile(path=path, sha256=sha, size_bytes=len(data), data=data)
     if sha in known:
@@ -128,7 +157,10 @@ def parse_batch(paths: list[str] | list[tuple[str, str]], known: Container[str] 
     for item in paths:
         path, source = (item, None) if isinstance(item, str) else item
         try:
-            out.append(parse_file(path, source, known))
+            if archive.is_archive(path):
+                out.extend(parse_archive(path, source, known))
+            else:
+                out.append(parse_file(path, source, known))
         except OSError as exc:  # vanished or unreadable: accounted for, not fatal
             out.append(
                 ParsedFile(path, "", 0, b"", error=InputError(path, f"cannot read: {exc.strerror or exc}"))

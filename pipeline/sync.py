@@ -114,26 +114,30 @@ def sync(store: Store, sources: list[SourceSpec], athlete_id: str, stages: Stage
         "counts": {k: 0 for k in ("imported", "duplicate", "not_activity", "skipped", "quarantined")}, "files": []}
     offset = _local_offset(started)
     updates: dict[str, dict[str, Any] | None] = {}
-    for entry in report["files"]:
-        source, st = stats[entry["path"]]
-        updates[entry["path"]] = {
-            "source": source.path, "source_kind": source.kind, "path": entry["path"], "size_bytes": st.st_size,
-            "mtime": _mtime(st), "sha256": entry["sha256"], "outcome": entry["outcome"], "seen_at": started,
-            "utc_offset_s": offset,
+    by_file: dict[str, list[dict[str, Any]]] = {}
+    for entry in report["files"]:  # an archive's members are `ARCHIVE!member`: grouped under the archive
+        by_file.setdefault(entry["path"].split("!", 1)[0] if "!" in entry["path"] else entry["path"], []).append(entry)
+    for key, entries in by_file.items():
+        source, st = stats[key]
+        updates[key] = {
+            "source": source.path, "source_kind": source.kind, "path": key, "size_bytes": st.st_size,
+            "mtime": _mtime(st), "sha256": entries[0]["sha256"], "outcome": entries[0]["outcome"],
+            "seen_at": started, "utc_offset_s": offset,
         }
         if source.kind == "inbox":
-            moved = tidy_inbox(Path(source.path).expanduser(), Path(entry["path"]), entry, started)
-            entry["moved_to"] = str(moved)
-            updates[entry["path"]] = None  # it is not there any more
+            moved = tidy_inbox(Path(source.path).expanduser(), Path(key), entries, started)
+            for entry in entries:
+                entry["moved_to"] = str(moved)
+            updates[key] = None  # it is not there any more
     result = SyncReport(report, described, missing)
     with store.writer_lock():
         if updates:  # merged into the ledger as it is now: another sync may have written since we read it
             current = {r["path"]: r for r in store.read("sync_seen").to_pylist()}
-            for key, row in updates.items():
+            for seen_path, row in updates.items():
                 if row is None:
-                    current.pop(key, None)
+                    current.pop(seen_path, None)
                 else:
-                    current[key] = row
+                    current[seen_path] = row
             rows = sorted(current.values(), key=lambda r: r["path"])
             store.replace_table("sync_seen", pa.Table.from_pylist(rows, schema=SYNC_SEEN))
         runs = store.read("sync_runs").to_pylist()
@@ -147,9 +151,10 @@ def sync(store: Store, sources: list[SourceSpec], athlete_id: str, stages: Stage
     return result
 
 
-def tidy_inbox(inbox: Path, path: Path, entry: dict[str, Any], when: datetime) -> Path:
-    """Move a handled inbox file to processed/YYYY-MM/ or quarantine/, never over another file."""
-    broken = entry["outcome"] == "quarantined"
+def tidy_inbox(inbox: Path, path: Path, entries: list[dict[str, Any]], when: datetime) -> Path:
+    """Move a handled inbox file to processed/YYYY-MM/ or quarantine/, never over another file; an
+    archive goes to processed/ with the members that were set aside listed beside it."""
+    broken = len(entries) == 1 and entries[0]["path"] == str(path) and entries[0]["outcome"] == "quarantined"
     target_dir = inbox / "quarantine" if broken else inbox / "processed" / f"{when:%Y-%m}"
     target_dir.mkdir(parents=True, exist_ok=True)
     relative = path.relative_to(inbox)
@@ -159,9 +164,11 @@ def tidy_inbox(inbox: Path, path: Path, entry: dict[str, Any], when: datetime) -
         target = target_dir / f"{relative.stem}.{n}{relative.suffix}"
         n += 1
     os.replace(path, target)
-    if entry["outcome"] in ("quarantined", "skipped") and entry.get("reason"):
+    aside = [e for e in entries if e["outcome"] in ("quarantined", "skipped") and e.get("reason")]
+    if aside:
         target.with_name(target.name + ".reason.txt").write_text(
-            f"{relative}: {entry['outcome']}: {entry['reason']}\n", encoding="utf-8")
+            "".join(f"{e['path'].replace(str(inbox) + os.sep, '')}: {e['outcome']}: {e['reason']}\n" for e in aside),
+            encoding="utf-8")
     return target
 
 
