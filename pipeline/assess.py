@@ -330,8 +330,8 @@ def self_report_of(activity: dict[str, Any], note: dict[str, Any] | None) -> Sel
     if talk is None and rpe is None:
         source = None
     intent, intent_source = note.get("intent"), "runner" if note.get("intent") else None
-    if intent is None and file_intent(activity) is not None:
-        intent, intent_source = file_intent(activity), "file"
+    if intent is None and (from_file := file_intent(activity)) is not None:
+        intent, intent_source = from_file, "file"
     return SelfReport(talk, rpe, source, intent, intent_source)
 
 

@@ -176,8 +176,10 @@ def judge(store: Store, athlete_id: str, ctx: Context, *, activity_ids: Iterable
         if not targets and set(mine) <= present:
             return []  # nothing to judge and nothing gone: the tables stay as they are, byte for byte
         rows = {k: v for k, v in mine.items() if k in present}
-        excursions = {a: [e for e in old_exc if e["activity_id"] == a and e["athlete_id"] == athlete_id]
-                      for a in rows}
+        excursions: dict[str, list[dict[str, Any]]] = {a: [] for a in rows}
+        for e in old_exc:  # grouped in one pass: a store of years holds thousands of each
+            if e["athlete_id"] == athlete_id and e["activity_id"] in excursions:
+                excursions[e["activity_id"]].append(e)
         changes: list[Change] = []
         for activity in targets:
             aid = activity["activity_id"]
