@@ -111,3 +111,31 @@ def test_a_second_writer_waits_then_gives_up_with_status_3(tmp_path):
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["counts"]["imported"] == 0
+
+
+def test_two_syncs_and_an_import_started_together_all_finish_one_after_the_other(tmp_path):
+    """Three processes, one store: each waits for the writer lock in turn; no row is written twice."""
+    sources, where = _sources(tmp_path)
+    config = tmp_path / "kindpace.toml"
+    config.write_text("".join(f'[[source]]\nkind = "{s["kind"]}"\npath = "{s["path"]}"\n' for s in sources[:2]),
+                      encoding="utf-8")
+    store = tmp_path / "store"
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env["XDG_DATA_HOME"] = str(tmp_path / "data")  # each process its own temporary Prefect server
+    cli = [sys.executable, "-m", "kindpace.cli"]
+    common = ["--json", "--store", str(store), "--config", str(config)]
+    procs = [subprocess.Popen([*cli, "sync", *common], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    procs.append(subprocess.Popen([*cli, "import", str(SAMPLES), *common], env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True))
+    reports = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err
+        reports.append(json.loads(out))
+    imported = sum(r["counts"]["imported"] for r in reports)
+    assert imported == 4  # the four samples, each imported by exactly one of the three
+    acts = Store(store).read("activities")
+    assert acts.num_rows == 4 and len(set(acts["activity_id"].to_pylist())) == 4
+    verdicts = Store(store).read("gentleness")["activity_id"].to_pylist()
+    assert sorted(verdicts) == sorted(acts["activity_id"].to_pylist())
