@@ -9,7 +9,7 @@ import argparse
 import json
 from typing import Any
 
-from kindpace.config import Config, format_pace
+from kindpace.config import KM_PER_MILE, Config, format_duration, format_pace
 from pipeline.store import Store
 from pipeline.verdicts import Context, NoteError, find_activity, judge, local_date, local_start, set_note
 
@@ -59,15 +59,19 @@ def _start_iso(row: dict[str, Any]) -> str:
     return local_start(row).isoformat()
 
 
+def _unit(cfg: Config) -> tuple[str, float]:
+    """The display unit of distance and its length in metres."""
+    return ("mi", 1000.0 * KM_PER_MILE) if cfg.units == "imperial" else ("km", 1000.0)
+
+
 def _distance(metres: float | None, units: str) -> str:
     if metres is None:
         return ""
-    return f"{metres / 1609.344:.2f} mi" if units == "imperial" else f"{metres / 1000:.2f} km"
+    return f"{metres / 1000 / KM_PER_MILE:.2f} mi" if units == "imperial" else f"{metres / 1000:.2f} km"
 
 
 def _clock(seconds: float | None) -> str:
-    whole = int(round(seconds or 0))
-    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+    return format_duration(seconds or 0)
 
 
 def run_rows(cfg: Config) -> list[dict[str, Any]]:
@@ -133,14 +137,13 @@ def explain(cfg: Config, args: argparse.Namespace) -> int:
         raise NoteError(f"{aid} has no verdict yet: run `kindpace recompute`")
     excursions = [e for e in store.read("excursions").to_pylist()
                   if e["activity_id"] == aid and e["athlete_id"] == cfg.athlete]
-    from pipeline.explain import METRES_PER_MILE, splits
+    from pipeline.explain import splits
 
     records = store.read_activity("records", aid)
-    unit_m = METRES_PER_MILE if cfg.units == "imperial" else 1000.0
-    split_rows = splits(records, unit_m)
+    split_rows = splits(records, _unit(cfg)[1])
     laps = store.read_activity("laps", aid).to_pylist()
     if args.png:
-        _chart(cfg, activity, records, args.png)
+        _chart(cfg, activity, records, row, excursions, args.png)
     if args.json:
         print(json.dumps({"verdict": row, "excursions": excursions, "splits": split_rows, "laps": laps},
                          default=str, ensure_ascii=False))
@@ -156,13 +159,13 @@ def _pace(speed_m_s: float | None, units: str) -> str:
         return ""
     per_km = round(1000.0 / speed_m_s)
     if units == "imperial":
-        return format_pace(round(per_km * 1.609344)).replace("/km", "/mi")
+        return format_pace(round(per_km * KM_PER_MILE)).replace("/km", "/mi")
     return format_pace(per_km)
 
 
 def _explanation(cfg: Config, a: dict[str, Any], v: dict[str, Any], excursions: list[dict[str, Any]],
                  split_rows: list[dict[str, Any]], laps: list[dict[str, Any]]) -> str:
-    unit = "mi" if cfg.units == "imperial" else "km"
+    unit, unit_m = _unit(cfg)
     lines = [f"{_start_iso(a)[:16].replace('T', ' ')}  {a['sport'].replace('_', ' ')}  "
              f"{_distance(a['distance_m'], cfg.units)}  {_clock(a['timer_time_s'])}",
              "", v["headline"] + (f", score {v['score']} of 100" if v["score"] is not None else "")
@@ -196,7 +199,7 @@ def _explanation(cfg: Config, a: dict[str, Any], v: dict[str, Any], excursions: 
         lines += ["", "Stretches above the ceiling:"]
         for e in excursions:
             where = "" if e["start_distance_m"] is None else (
-                f" at {unit} {e['start_distance_m'] / (1609.344 if unit == 'mi' else 1000):.1f},")
+                f" at {unit} {e['start_distance_m'] / unit_m:.1f},")
             peak = "" if e["peak_heart_rate_bpm"] is None else f", peak {e['peak_heart_rate_bpm']:.0f} bpm"
             grade = "" if e["mean_grade"] is None else f", grade {100 * e['mean_grade']:+.1f} %"
             lines.append(f"  {e['type'].replace('_', ' '):<11}{where} minute {e['start_timer_s'] / 60:.0f}, "
@@ -206,7 +209,7 @@ def _explanation(cfg: Config, a: dict[str, Any], v: dict[str, Any], excursions: 
         for s in split_rows:
             hr = "" if s["avg_heart_rate_bpm"] is None else f"{s['avg_heart_rate_bpm']:.0f}"
             climb = "" if s["ascent_m"] is None else f"{s['ascent_m']:.0f} m"
-            per = s["distance_m"] / (1609.344 if unit == "mi" else 1000.0)
+            per = s["distance_m"] / unit_m
             lines.append(f"{s['split']:>5} {per:>6.2f} {_clock(s['timer_s']):>8} "
                          f"{_pace(s['distance_m'] / s['timer_s'] if s['timer_s'] else None, cfg.units):>10} "
                          f"{hr:>7} {climb:>6}")
@@ -215,31 +218,30 @@ def _explanation(cfg: Config, a: dict[str, Any], v: dict[str, Any], excursions: 
         for lap in laps:
             dist = lap["distance_m"] or 0.0
             hr = "" if lap["avg_heart_rate_bpm"] is None else str(lap["avg_heart_rate_bpm"])
-            lines.append(f"{lap['lap_index'] + 1:>5} {dist / (1609.344 if unit == 'mi' else 1000.0):>6.2f} "
+            lines.append(f"{lap['lap_index'] + 1:>5} {dist / unit_m:>6.2f} "
                          f"{_clock(lap['timer_time_s']):>8} {_pace(lap['avg_speed_m_s'], cfg.units):>10} {hr:>7}")
     lines += ["", f"activity {a['activity_id']}; algorithm {v['algorithm_version']}; profile {v['profile_version']}"]
     return "\n".join(lines)
 
 
-def _chart(cfg: Config, activity: dict[str, Any], records: Any, png: str) -> None:
+def _chart(cfg: Config, activity: dict[str, Any], records: Any, verdict: dict[str, Any],
+           excursions: list[dict[str, Any]], png: str) -> None:
+    """The stored verdict drawn: its signal, its ceiling and its excursions (nothing is judged again)."""
     from kindpace.chart import render_run_chart
-    from pipeline.assess import assess_run
     from pipeline.ceiling import profile_at
     from pipeline.explain import chart_series
 
-    settings = cfg.settings()
     profile = profile_at(cfg.profiles, local_date(activity))
-    verdict = assess_run(activity, records, profile, settings, units=cfg.units)
-    series = chart_series(activity, records, verdict, profile, settings)
+    series = chart_series(activity, records, verdict, profile, cfg.settings())
     if series is None:
         raise NoteError("this run was not judged by heart rate or pace, so there is nothing to draw")
-    unit, unit_m = ("mi", 1609.344) if cfg.units == "imperial" else ("km", 1000.0)
-    spans = [(e.start_timer_s / 60, (e.start_timer_s + e.duration_s) / 60, e.type.replace("_", " ")
-              + ("" if e.start_distance_m is None else f", {unit} {e.start_distance_m / unit_m:.1f}"))
-             for e in verdict.excursions]
+    unit, unit_m = _unit(cfg)
+    spans = [(e["start_timer_s"] / 60, (e["start_timer_s"] + e["duration_s"]) / 60, e["type"].replace("_", " ")
+              + ("" if e["start_distance_m"] is None else f", {unit} {e['start_distance_m'] / unit_m:.1f}"))
+             for e in excursions]
     render_run_chart(png, series.minutes, series.values, kind=series.kind, ceiling=series.ceiling,
                      hard_line=series.hard_line, excursions=spans, distance_km=series.distance_km,
-                     title=f"{_start_iso(activity)[:10]}: {verdict.headline}", units=cfg.units)
+                     title=f"{_start_iso(activity)[:10]}: {verdict['headline']}", units=cfg.units)
 
 
 def _note(cfg: Config, args: argparse.Namespace, **fields: Any) -> int:

@@ -19,7 +19,7 @@ import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
@@ -447,6 +447,12 @@ def assess_run(activity: dict[str, Any], records: pa.Table, profile: ProfileVers
     return _fuse(verdict, said)
 
 
+def local_start(activity: dict[str, Any]) -> datetime:
+    """The start as an aware datetime in the run's own local offset (UTC where it is unknown)."""
+    start: datetime = activity["start_time"]
+    return start.astimezone(timezone(timedelta(seconds=activity.get("utc_offset_s") or 0)))
+
+
 def _hr_sensor_is_optical(activity: dict[str, Any]) -> bool:
     sensors = activity.get("sensors") or []
     strap = any(x.startswith("heart_rate/") for x in sensors)
@@ -512,8 +518,7 @@ def _by_heart_rate(activity: dict[str, Any], prep: Prepared, profile: ProfileVer
 
 def _by_pace(activity: dict[str, Any], prep: Prepared, profile: ProfileVersion | None, settings: Settings,
              g: GentlenessSettings, units: str) -> tuple[Verdict | None, tuple[str, str] | None]:
-    start = activity.get("start_time")
-    on = (start + timedelta(seconds=activity.get("utc_offset_s") or 0)).date() if start is not None else date.today()
+    on = local_start(activity).date() if activity.get("start_time") is not None else date.today()
     ceiling = pace_mod.resolve_pace_ceiling(profile, on, settings.pace)
     if ceiling is None:
         return None, None
@@ -684,7 +689,7 @@ def _where(e: Excursion, units: str) -> str:
     if e.start_distance_m is None:
         return f"around {minute}"
     if units == "imperial":
-        return f"around mile {e.start_distance_m / 1609.344:.1f} ({minute})"
+        return f"around mile {e.start_distance_m / pace_mod.METRES_PER_MILE:.1f} ({minute})"
     return f"around km {e.start_distance_m / 1000:.1f} ({minute})"
 
 

@@ -6,13 +6,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
-from pipeline.assess import DEFAULT_SETTINGS, Settings, Verdict, clean_hr, prepare
-from pipeline.ceiling import ProfileVersion, resolve_ceiling
+from pipeline.assess import DEFAULT_SETTINGS, Settings, clean_hr, prepare
+from pipeline.ceiling import ProfileVersion
 from pipeline.gentleness import drift_allowance
+from pipeline.pace import METRES_PER_MILE
 
-METRES_PER_MILE = 1609.344
+__all__ = ["METRES_PER_MILE", "ChartSeries", "chart_series", "splits"]
 
 
 def splits(records: pa.Table, unit_m: float = 1000.0) -> list[dict[str, Any]]:
@@ -68,23 +70,21 @@ class ChartSeries:
     distance_km: np.ndarray
 
 
-def chart_series(activity: dict[str, Any], records: pa.Table, verdict: Verdict, profile: ProfileVersion | None,
+def chart_series(activity: dict[str, Any], records: pa.Table, verdict: dict[str, Any], profile: ProfileVersion | None,
                  settings: Settings = DEFAULT_SETTINGS) -> ChartSeries | None:
-    """The signal the verdict judged, cleaned as it was, against the lines it was judged by."""
-    if verdict.basis not in ("hr", "pace"):
+    """The signal a stored verdict (a `gentleness` row) judged, cleaned as it was, against its own lines."""
+    if verdict["basis"] not in ("hr", "pace"):
         return None
     prep = prepare(activity, records, settings)
     minutes = np.arange(len(prep.series)) / 60.0
     distance_km = prep.series.distance / 1000.0
-    if verdict.basis == "pace":
-        return ChartSeries("pace", minutes, prep.terrain.gap_speed, verdict.ceiling_speed_m_s or 0.0,
-                           verdict.hard_line_speed_m_s or 0.0, distance_km)
-    ceiling = resolve_ceiling(profile, settings.ceiling)
-    if ceiling is None:
-        return None
+    if verdict["basis"] == "pace":
+        speed = pd.Series(prep.terrain.gap_speed).rolling(settings.pace.speed_smooth_s, center=True, min_periods=1)
+        return ChartSeries("pace", minutes, speed.mean().to_numpy(), verdict["ceiling_speed_m_s"],
+                           verdict["hard_line_speed_m_s"], distance_km)
     clean = clean_hr(prep.series.hr, prep.series.speed, profile.max_hr if profile else None, settings.assess,
                      cadence_spm=prep.series.cadence_spm, gap_speed=prep.terrain.gap_speed,
                      running=prep.moving & ~prep.walking, a=settings.artefacts)
     a = drift_allowance(minutes, settings.gentleness)
-    return ChartSeries("hr", minutes, clean.hr, ceiling.ceiling_bpm * (1 + a),
-                       ceiling.hard_line_bpm + ceiling.ceiling_bpm * a, distance_km)
+    c, h = verdict["ceiling_bpm"], verdict["hard_line_bpm"]
+    return ChartSeries("hr", minutes, clean.hr, c * (1 + a), h + c * a, distance_km)

@@ -13,9 +13,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pipeline.assess import RUNNING_SPORTS
 from pipeline.store import Store
-
-RUNNING = ("running", "trail_running", "treadmill_running", "track_running")
 
 
 @dataclass(frozen=True)
@@ -62,7 +61,7 @@ def health(store: Store, sources: list[tuple[str, Path]], now: datetime | None =
         for missing in sorted(always):
             h.warnings.append(("source_unreachable", f"{missing} was not reachable in the last "
                                                      f"{s.unreachable_runs} syncs. Plugged in? Moved?"))
-    starts = sorted(a["start_time"] for a in store.read("activities").to_pylist() if a["sport"] in RUNNING)
+    starts = sorted(a["start_time"] for a in store.read("activities").to_pylist() if a["sport"] in RUNNING_SPORTS)
     if starts and now - starts[-1] > timedelta(days=s.quiet_days):
         window = [t for t in starts if starts[-1] - timedelta(weeks=8) <= t]
         if len(window) >= s.usual_runs:

@@ -268,7 +268,8 @@ class StoreState:
         return min(candidates, key=lambda a: abs((a["start_time"] - activity["start_time"]).total_seconds()))
 
 
-def _local_offset(now: datetime) -> int:
+def local_offset(now: datetime) -> int:
+    """The machine's UTC offset at `now`, in seconds (for rows about this machine's own actions)."""
     delta = now.astimezone().utcoffset()
     return int(delta.total_seconds()) if delta is not None else 0
 
@@ -285,7 +286,7 @@ def _ledger_row(state: StoreState, outcome: FileOutcome, athlete_id: str, now: d
         "warnings": outcome.warnings,
         "activity_ids": outcome.activity_ids,
         "imported_at": when,
-        "utc_offset_s": _local_offset(when),
+        "utc_offset_s": local_offset(when),
         "schema_version": SCHEMA_VERSION,
     }
 

@@ -49,6 +49,7 @@ class PaceSettings:
 
 
 DEFAULT_PACE = PaceSettings()
+METRES_PER_MILE = 1609.344
 
 
 # --- Daniels & Gilbert ---------------------------------------------------------------------------------

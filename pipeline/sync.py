@@ -20,7 +20,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from pipeline.importer import Stages, now_utc, run_batches
+from pipeline.importer import Stages, local_offset, now_utc, run_batches
 from pipeline.store import Store
 from schemas.tables import SYNC_RUNS, SYNC_SEEN
 
@@ -112,7 +112,7 @@ def sync(store: Store, sources: list[SourceSpec], athlete_id: str, stages: Stage
                           "new": new})
     report: dict[str, Any] = run_batches(store, items, athlete_id, stages=stages) if items else {
         "counts": {k: 0 for k in ("imported", "duplicate", "not_activity", "skipped", "quarantined")}, "files": []}
-    offset = _local_offset(started)
+    offset = local_offset(started)
     updates: dict[str, dict[str, Any] | None] = {}
     by_file: dict[str, list[dict[str, Any]]] = {}
     for entry in report["files"]:  # an archive's members are `ARCHIVE!member`: grouped under the archive
@@ -175,7 +175,3 @@ def tidy_inbox(inbox: Path, path: Path, entries: list[dict[str, Any]], when: dat
 def _mtime(st: os.stat_result) -> datetime:
     return datetime.fromtimestamp(st.st_mtime_ns // 1_000_000 / 1000, tz=UTC)
 
-
-def _local_offset(instant: datetime) -> int:
-    offset = instant.astimezone().utcoffset()
-    return int(offset.total_seconds()) if offset is not None else 0

@@ -12,12 +12,20 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
 
-from pipeline.assess import DEFAULT_SETTINGS, EXCLUSION_REASONS, TALK_ANSWERS, Settings, Verdict, assess_run
+from pipeline.assess import (
+    DEFAULT_SETTINGS,
+    EXCLUSION_REASONS,
+    TALK_ANSWERS,
+    Settings,
+    Verdict,
+    assess_run,
+    local_start,
+)
 from pipeline.ceiling import ProfileVersion, profile_at
 from pipeline.store import Store
 from schemas.tables import EXCURSIONS, GENTLENESS, RUNNER_NOTES, SCHEMA_VERSION
@@ -42,12 +50,6 @@ def profile_version_id(version: ProfileVersion | None) -> str | None:
     values = repr(sorted((k, v) for k, v in vars(version).items() if k != "effective"))
     digest = hashlib.sha256(values.encode()).hexdigest()[:8]
     return f"{version.effective.isoformat() if version.effective else 'initial'}/{digest}"
-
-
-def local_start(activity: dict[str, Any]) -> datetime:
-    """The start as an aware datetime in the run's own local offset (UTC where it is unknown)."""
-    start: datetime = activity["start_time"]
-    return start.astimezone(timezone(timedelta(seconds=activity.get("utc_offset_s") or 0)))
 
 
 def local_date(activity: dict[str, Any]) -> date:
