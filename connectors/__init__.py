@@ -57,5 +57,7 @@ def decode_file(data: bytes, path: str) -> list[DecodedActivity]:
 
         return decode_gpx(data, path)
     if kind == "tcx":
-        raise UnsupportedFormat(path, "TCX files are not read yet")
-    raise UnsupportedFormat(path, "not a FIT or GPX file")
+        from connectors.tcx import decode_tcx
+
+        return decode_tcx(data, path)
+    raise UnsupportedFormat(path, "not a FIT, GPX or TCX file")

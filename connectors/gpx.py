@@ -8,7 +8,6 @@ matched by local name under any namespace prefix (Garmin TrackPointExtension v1/
 
 from __future__ import annotations
 
-import codecs
 import math
 import re
 import xml.etree.ElementTree as ET
@@ -19,6 +18,7 @@ import gpxpy
 import gpxpy.gpx
 
 from connectors.base import ActivityMeta, CorruptFile, DecodedActivity, NotAnActivity, records_table
+from connectors.xmltext import xml_text
 
 __all__ = ["decode_gpx"]
 
@@ -35,8 +35,6 @@ _EXTENSION_SLOTS = {
     "speed": _SPEED,
 }
 
-_DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?\sencoding\s*=\s*["']([A-Za-z0-9._\-]+)["']""")
-_DECLARATION_ENCODING_ATTR = re.compile(r"""^(<\?xml[^>]*?)\s+encoding\s*=\s*(["'])[^"']*\2""")
 # A trkpt/rtept/wpt element with its body; points never nest, so the lazy body match is safe.
 _POINT_ELEMENT = re.compile(
     r"<(?P<tag>(?:[\w.\-]+:)?(?:trkpt|rtept|wpt))\b(?P<attrs>[^>]*?)(?:/>|>.*?</(?P=tag)\s*>)", re.DOTALL
@@ -51,41 +49,10 @@ def decode_gpx(data: bytes, path: str) -> list[DecodedActivity]:
     time-less tracks) and `CorruptFile` for anything that is not readable GPX.
     """
     warnings: list[str] = []
-    text = _xml_text(data, path, warnings)
+    text = xml_text(data, path, warnings)
     version = _gpx_version(text, path)
     gpx = _parse(text, version, path, warnings)
     return [_activity(gpx, path, warnings)]
-
-
-def _xml_text(data: bytes, path: str, warnings: list[str]) -> str:
-    """The document as str, without a declared encoding (gpxpy re-encodes it as UTF-8 for the parser)."""
-    if data.startswith(codecs.BOM_UTF8):
-        encoding, data = "utf-8", data[len(codecs.BOM_UTF8):]
-    elif data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):  # before UTF-16: FF FE prefixes both
-        encoding = "utf-32"
-    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encoding = "utf-16"
-    elif data.startswith(b"<\x00?\x00"):
-        encoding = "utf-16-le"
-    elif data.startswith(b"\x00<\x00?"):
-        encoding = "utf-16-be"
-    else:
-        declared = _DECLARED_ENCODING.match(data)
-        encoding = declared.group(1).decode("ascii") if declared else "utf-8"
-        if encoding.lower().replace("-", "").replace("_", "") in ("utf16", "utf32", "ucs2"):
-            encoding = "utf-8"  # declared wide but written without a BOM or NULs: the bytes are 8-bit
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        raise CorruptFile(path, f"unknown XML encoding {encoding!r}") from None
-    try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError as e:
-        # Device names in mis-declared encodings are common; the numbers are ASCII either way.
-        text = data.decode(encoding, errors="replace")
-        warnings.append(f"bytes not valid {encoding} ({e.reason} at byte {e.start}); replaced")
-    text = text.lstrip("\ufeff \t\r\n")  # a declaration must start the document
-    return _DECLARATION_ENCODING_ATTR.sub(r"\1", text, count=1)
 
 
 def _gpx_version(text: str, path: str) -> str:

@@ -17,11 +17,12 @@ from typing import Any
 
 import pyarrow as pa
 
-from connectors import DecodedActivity, InputError, archive, decode_file
+from connectors import DecodedActivity, InputError, UnsupportedFormat, archive, decode_file
 from connectors.base import KindpaceError
+from pipeline.corrections import Corrections, StravaLabels, label_rows, member_label, strava_labels
 from pipeline.normalize import NormalizedActivity, activity_table, normalize
 from pipeline.store import Store
-from schemas.tables import IMPORTS, SCHEMA_VERSION
+from schemas.tables import CORRECTIONS, IMPORTS, SCHEMA_VERSION
 
 OUTCOMES = ("imported", "duplicate", "not_activity", "skipped", "quarantined")
 
@@ -67,6 +68,7 @@ class ParsedFile:
     activities: list[DecodedActivity] = field(default_factory=list)
     error: InputError | None = None
     normalized: list[NormalizedActivity] = field(default_factory=list)
+    labels: StravaLabels | None = None  # what the runner told Strava about this file (its export's CSV)
 
 
 @dataclass
@@ -125,16 +127,26 @@ MAX_ARCHIVE_DEPTH = 2
 def _archive_inputs(path: str, data: bytes, known: Container[str], depth: int) -> list[ParsedFile]:
     out = []
     try:
-        for name, body, problem in archive.members(path, data):
-            if problem is None and archive.is_archive(name) and depth + 1 < MAX_ARCHIVE_DEPTH:
-                out.extend(_archive_inputs(name, body, known, depth + 1))
-            elif problem is None:
-                out.append(parse_bytes(name, body, known))
-            else:
-                out.append(ParsedFile(name, hashlib.sha256(body).hexdigest(), len(body), body,
-                                      error=InputError(name, problem)))
+        inside = list(archive.members(path, data))
     except InputError as exc:
         return [ParsedFile(path, hashlib.sha256(data).hexdigest(), len(data), data, error=exc)]
+    # A Strava bulk export lists the runner's names, types and perceived exertion in activities.csv.
+    csv_name = f"{path}!activities.csv"
+    labels = next((strava_labels(body) for name, body, problem in inside if name == csv_name and not problem), {})
+    for name, body, problem in inside:
+        if problem is None and archive.is_archive(name) and depth + 1 < MAX_ARCHIVE_DEPTH:
+            out.extend(_archive_inputs(name, body, known, depth + 1))
+        elif name == csv_name and labels:
+            out.append(ParsedFile(name, hashlib.sha256(body).hexdigest(), len(body), body, error=UnsupportedFormat(
+                name, f"Strava's list of activities: names, types and perceived exertion taken from it for "
+                      f"{len(labels)} file(s)")))
+        elif problem is None:
+            parsed = parse_bytes(name, body, known)
+            parsed.labels = member_label(labels, name) if labels else None
+            out.append(parsed)
+        else:
+            out.append(ParsedFile(name, hashlib.sha256(body).hexdigest(), len(body), body,
+                                  error=InputError(name, problem)))
     return out
 
 
@@ -230,6 +242,10 @@ class StoreState:
             row["activity_id"]: row for row in store.read("activities").to_pylist()
         }
         self.ledger: dict[str, dict[str, Any]] = {row["sha256"]: row for row in store.read("imports").to_pylist()}
+        self.corrections = Corrections.from_table(store.read("corrections"))
+        self.corrections_changed = False
+        # Runs the runner deleted, by start and duration: another file of the same run stays out too.
+        self.deleted: dict[str, dict[str, Any]] = self.corrections.deleted_runs()
         # When each file was first seen: kept through a reimport, so the ledger's order never changes.
         self.first_seen: dict[str, datetime] = {sha: row["imported_at"] for sha, row in self.ledger.items()}
         # Activity ids by start time in SAME_RUN_START_S buckets, so a match looks at three buckets, not all.
@@ -260,12 +276,33 @@ class StoreState:
         self.ledger = {sha: row for sha, row in self.ledger.items() if not self.store.original_path(sha).exists()}
 
     def match(self, activity: dict[str, Any]) -> dict[str, Any] | None:
-        """The stored activity that is the same run, if any (the closest start wins)."""
+        """The stored activity that is the same run, if any (the closest start wins); never one the runner
+        said this file is not (unmerge)."""
         nearby = {i for shift in (-1, 0, 1) for i in self._bucket(activity, shift)}
-        candidates = [self.activities[i] for i in nearby if same_run(self.activities[i], activity)]
+        candidates = [self.activities[i] for i in nearby if same_run(self.activities[i], activity)
+                      and not self.corrections.kept_apart(i, activity["source_sha256"])]
         if not candidates:
             return None
         return min(candidates, key=lambda a: abs((a["start_time"] - activity["start_time"]).total_seconds()))
+
+    def deleted_match(self, activity: dict[str, Any]) -> str | None:
+        """The id of a run the runner deleted that this activity is (the same id, or the same run)."""
+        if activity["activity_id"] in self.deleted:
+            return activity["activity_id"]
+        return next((i for i, gone in self.deleted.items() if same_run(gone, activity)), None)
+
+    def label(self, item: ParsedFile, athlete_id: str, now: datetime) -> bool:
+        """Keep a Strava label of the file as corrections (once); True when that added something."""
+        if item.labels is None or self.corrections.has_labels(item.sha256):
+            return False
+        self.corrections.add(label_rows(athlete_id, item.sha256, item.labels, now))
+        self.corrections_changed = True
+        return True
+
+    def reapply(self, activity_ids: Iterable[str]) -> None:
+        for aid in activity_ids:
+            if aid in self.activities:
+                self.activities[aid] = self.corrections.apply(self.activities[aid])
 
 
 def local_offset(now: datetime) -> int:
@@ -301,7 +338,11 @@ def _decide(state: StoreState, item: ParsedFile, athlete_id: str, now: datetime)
     if known is not None and known["outcome"] in ("imported", "duplicate"):
         outcome = FileOutcome(item.path, item.sha256, item.size_bytes, "duplicate", "already imported",
                               activity_ids=list(known["activity_ids"] or []))
-        return Decision(item, outcome, keep_original=False, ledger_changed=False)
+        # the same file again, now inside a Strava export: what the runner told Strava still counts
+        labelled = state.label(item, athlete_id, now)
+        if labelled:
+            state.reapply(known["activity_ids"] or [])
+        return Decision(item, outcome, keep_original=False, ledger_changed=labelled)
     if item.error is not None:
         outcome = FileOutcome(item.path, item.sha256, item.size_bytes, item.error.outcome, item.error.reason)
         unchanged = known is not None and (known["outcome"], known["reason"]) == (outcome.outcome, outcome.reason)
@@ -314,7 +355,14 @@ def _decide(state: StoreState, item: ParsedFile, athlete_id: str, now: datetime)
     to_write: list[NormalizedActivity] = []
     ids: list[str] = []
     duplicates_of: list[str] = []
+    deleted: list[str] = []
+    state.label(item, athlete_id, now)
     for norm in item.normalized:
+        gone = state.deleted_match(norm.activity)
+        if gone is not None:
+            deleted.append(gone)
+            continue
+        norm = state.corrections.apply_to(norm)
         row = norm.activity
         match = state.match(row)
         if match is None:
@@ -326,6 +374,7 @@ def _decide(state: StoreState, item: ParsedFile, athlete_id: str, now: datetime)
         if richness(row) > richness(match):
             # The new file is richer: it takes over the activity (and its id); the old file becomes its duplicate.
             replaced = _renamed(norm, keep_id, list(match["duplicate_sources"] or []) + [match["source_sha256"]])
+            replaced = state.corrections.apply_to(replaced)  # the corrections of the run it takes over
             _keep_labels(replaced.activity, match)
             state.put(replaced.activity)
             to_write.append(replaced)
@@ -340,7 +389,10 @@ def _decide(state: StoreState, item: ParsedFile, athlete_id: str, now: datetime)
             _keep_labels(match, row)
             duplicates_of.append(keep_id)
 
-    if not ids and not duplicates_of:  # a connector gave no activity and no error: say so, lose nothing
+    if deleted and not ids and not duplicates_of:  # every run in it was deleted by the runner: it stays out
+        outcome = FileOutcome(item.path, item.sha256, item.size_bytes, "duplicate",
+                              f"the runner deleted this run (activity {deleted[0]}); kept out", warnings)
+    elif not ids and not duplicates_of:  # a connector gave no activity and no error: say so, lose nothing
         outcome = FileOutcome(item.path, item.sha256, item.size_bytes, "not_activity", "no activity decoded")
     elif ids:
         outcome = FileOutcome(item.path, item.sha256, item.size_bytes, "imported", None, warnings, ids + duplicates_of)
@@ -399,6 +451,9 @@ def commit(store: Store, state: StoreState) -> None:
     store.replace_table("activities", activity_table(rows))
     ledger = sorted(state.ledger.values(), key=lambda r: (r["imported_at"], r["path"]))
     store.replace_table("imports", pa.Table.from_pylist(ledger, schema=IMPORTS))
+    if state.corrections_changed:
+        store.replace_table("corrections", pa.Table.from_pylist(state.corrections.rows, schema=CORRECTIONS))
+        state.corrections_changed = False
     store.sweep(set(state.activities))
 
 

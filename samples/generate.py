@@ -1,10 +1,11 @@
-"""Write kindpace's sample watch files: three FIT activities and one GPX track.
+"""Write kindpace's sample watch files: three FIT activities, one GPX track and one TCX export.
 
 Why generated and not copied: no file from the test corpus (or anyone's watch) is copied here,
 so the samples carry no real person's track, heart rate or device serial, and their licence is
 ours. The FIT files are written with Garmin's own FIT SDK encoder (`garmin_fit_sdk.Encoder`),
 which produces valid FIT 2.0 files with header and file CRCs; the GPX file is written with
-gpxpy's writer. Every run writes the same bytes: timestamps are fixed, the only randomness comes
+gpxpy's writer, and the TCX file with the standard library's XML writer in the shape Garmin Connect
+exports (TrainingCenterDatabase v2, ActivityExtension v2 for speed and run cadence). Every run writes the same bytes: timestamps are fixed, the only randomness comes
 from `numpy.random.default_rng` with a fixed seed per file, and the shapes of the runs (speed,
 distance, pause) are pure integer arithmetic, so the totals are exact round numbers that a test
 can state by hand:
@@ -14,6 +15,11 @@ can state by hand:
     harder-stretch-run.fit   Thu 17:10    2100 s  2100 s   5820.00 m  2101, 1 s apart
     phone-run.gpx            Sat 09:00    --      1800 s   --         901, 2 s apart
     treadmill-run.fit        Mon 17:30    1800 s  1800 s   4860.00 m  1801, 1 s apart
+    long-run.tcx.gz          Sun 08:00    3600 s  3690 s   8820.00 m  903, 4 s apart, one 90 s pause
+
+long-run.tcx.gz is a TCX file gzipped, as Strava's bulk export holds them. It has two laps of 1800 s and 4410.00 m each; the 90 s pause (a drink stop, 40 minutes in)
+splits the second lap into two <Track> elements, as Garmin writes a timer stop. Its points are 4 s apart
+(and at the edges of the pause), like a watch's smart recording; the lap totals are over every second.
 
 Speeds are whole centimetres per second plus a wiggle that sums to zero over every 60 timer
 seconds, so a run's distance is (timer seconds x base speed) exactly. The outdoor runs are in
@@ -31,8 +37,10 @@ Run ``python samples/generate.py`` to rewrite the files next to this script.
 from __future__ import annotations
 
 import functools
+import gzip
 import itertools
 import math
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -52,7 +60,7 @@ UTC_OFFSET_S = 3600  # Europe/Berlin and Europe/Zurich in November
 BODY_KCAL_PER_KM = 70  # ~1 kcal per kg per km, 70 kg runner
 
 OUT_DIR = Path(__file__).resolve().parent / "activities"
-FILE_NAMES = ("easy-run.fit", "harder-stretch-run.fit", "phone-run.gpx", "treadmill-run.fit")
+FILE_NAMES = ("easy-run.fit", "harder-stretch-run.fit", "phone-run.gpx", "treadmill-run.fit", "long-run.tcx.gz")
 
 
 # --------------------------------------------------------------------------------------------
@@ -440,6 +448,14 @@ TREADMILL_START = datetime(2026, 11, 23, 17, 30, tzinfo=UTC)
 TREADMILL_TIMER_S = 30 * 60
 TREADMILL_SPEED_CM_S = 270
 
+LONG_START = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+LONG_TIMER_S = 60 * 60
+LONG_LAP_S = 30 * 60  # the watch laps every 30 minutes
+LONG_PAUSE_AT_S = 40 * 60  # a drink stop 40 minutes in ...
+LONG_PAUSE_S = 90  # ... of a minute and a half
+LONG_SPEED_CM_S = 245
+LONG_EVERY_S = 4  # smart recording: a point every few seconds
+
 
 def warmup(timer_s: int, steady: float, drift_per_s: float = 0.0) -> float:
     """Heart-rate target: up from ~110 over the first 3 minutes, then a slow cardiac drift."""
@@ -538,11 +554,112 @@ def phone_run(out_dir: Path) -> Path:
     return path
 
 
+def long_run(out_dir: Path) -> Path:
+    """A Sunday long run as Garmin Connect exports it to TCX: two 30-minute laps, a 90 s drink stop."""
+    restart = LONG_PAUSE_AT_S + LONG_PAUSE_S
+    samples = simulate(
+        segments=[(0, LONG_PAUSE_AT_S), (restart, restart + LONG_TIMER_S - LONG_PAUSE_AT_S)],
+        speed_cm_s=lambda k: LONG_SPEED_CM_S + wiggle_cm(k),
+        hr_target=lambda k: warmup(k, 129, drift_per_s=5 / LONG_TIMER_S) + 1.5 * math.sin(k / 83),
+        cadence_at=lambda k: 80,
+        seed=20261122,
+        loop=TEMPELHOFER_FELD,
+    )
+    return write_tcx(out_dir / "long-run.tcx.gz", start=LONG_START, samples=samples, lap_every_s=LONG_LAP_S,
+                     every_s=LONG_EVERY_S)
+
+
+# --------------------------------------------------------------------------------------------
+# TCX writing
+# --------------------------------------------------------------------------------------------
+
+TCX_NS = "http://www.garmin.com/xmlschemas/TrainingCenterDatabase/v2"
+TCX_EXT_NS = "http://www.garmin.com/xmlschemas/ActivityExtension/v2"
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+
+
+def _tcx_time(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def _sub(parent: ET.Element, tag: str, text: object = None, ns: str = TCX_NS, **attrs: str) -> ET.Element:
+    element = ET.SubElement(parent, f"{{{ns}}}{tag}", attrs)
+    if text is not None:
+        element.text = str(text)
+    return element
+
+
+def write_tcx(path: Path, *, start: datetime, samples: list[Sample], lap_every_s: int, every_s: int = 1) -> Path:
+    """A TCX activity as Garmin Connect writes one: a lap per `lap_every_s` timer seconds, a new <Track>
+    after each timer stop, lap totals from every sample, Speed and RunCadence in the point extensions.
+    Points are written `every_s` seconds and at the first and last second of each stretch of running."""
+    ET.register_namespace("", TCX_NS)
+    ET.register_namespace("ax", TCX_EXT_NS)
+    ET.register_namespace("xsi", XSI_NS)
+    root = ET.Element(f"{{{TCX_NS}}}TrainingCenterDatabase")
+    activity = _sub(_sub(root, "Activities"), "Activity", Sport="Running")
+    _sub(activity, "Id", _tcx_time(start))
+    # a lap holds the samples after its start boundary; the first lap also holds the very first sample
+    laps: list[list[Sample]] = [[] for _ in range(math.ceil(samples[-1].timer_s / lap_every_s))]
+    for sample in samples:
+        laps[max(0, (sample.timer_s - 1) // lap_every_s)].append(sample)
+    boundary = samples[0]
+    for lap_samples in laps:
+        totals = summary([boundary, *lap_samples], boundary)
+        lap = _sub(activity, "Lap", StartTime=_tcx_time(start + timedelta(seconds=boundary.offset_s)))
+        _sub(lap, "TotalTimeSeconds", f"{totals['total_timer_time']:.1f}")
+        _sub(lap, "DistanceMeters", f"{totals['total_distance']:.2f}")
+        _sub(lap, "MaximumSpeed", f"{totals['enhanced_max_speed']:.3f}")
+        _sub(lap, "Calories", totals["total_calories"])
+        _sub(_sub(lap, "AverageHeartRateBpm"), "Value", totals["avg_heart_rate"])
+        _sub(_sub(lap, "MaximumHeartRateBpm"), "Value", totals["max_heart_rate"])
+        _sub(lap, "Intensity", "Active")
+        _sub(lap, "TriggerMethod", "Time")
+        track = _sub(lap, "Track")
+        previous = None
+        for i, s in enumerate(lap_samples):
+            stopped = previous is not None and s.offset_s - previous.offset_s != s.timer_s - previous.timer_s
+            if stopped:
+                track = _sub(lap, "Track")
+            edge = stopped or i == len(lap_samples) - 1 or lap_samples[i + 1].timer_s == s.timer_s
+            if s.offset_s % every_s and not edge and s is not samples[0]:
+                continue
+            previous = s
+            point = _sub(track, "Trackpoint")
+            _sub(point, "Time", _tcx_time(start + timedelta(seconds=s.offset_s)))
+            if s.lat_semi is not None:
+                position = _sub(point, "Position")
+                _sub(position, "LatitudeDegrees", f"{s.lat_semi * 180 / 2**31:.8f}")
+                _sub(position, "LongitudeDegrees", f"{s.lon_semi * 180 / 2**31:.8f}")
+            if s.altitude_m is not None:
+                _sub(point, "AltitudeMeters", f"{s.altitude_m:.1f}")
+            _sub(point, "DistanceMeters", f"{s.distance_cm / 100:.2f}")
+            _sub(_sub(point, "HeartRateBpm"), "Value", s.heart_rate)
+            tpx = _sub(_sub(point, "Extensions"), "TPX", ns=TCX_EXT_NS)
+            _sub(tpx, "Speed", f"{s.speed_cm_s / 100:.2f}", ns=TCX_EXT_NS)
+            _sub(tpx, "RunCadence", s.cadence, ns=TCX_EXT_NS)
+        lx = _sub(_sub(lap, "Extensions"), "LX", ns=TCX_EXT_NS)
+        _sub(lx, "AvgSpeed", f"{totals['enhanced_avg_speed']:.3f}", ns=TCX_EXT_NS)
+        _sub(lx, "AvgRunCadence", totals["avg_cadence"], ns=TCX_EXT_NS)
+        boundary = lap_samples[-1]
+    creator = _sub(activity, "Creator")
+    creator.set(f"{{{XSI_NS}}}type", "Device_t")
+    _sub(creator, "Name", "Forerunner 945")
+    _sub(creator, "UnitId", SERIAL_NUMBER)
+    _sub(creator, "ProductID", GARMIN_FR945)
+    ET.indent(root, space="  ")
+    data = ET.tostring(root, encoding="UTF-8", xml_declaration=True) + b"\n"
+    # mtime 0 keeps the gzip header, and so the file, the same from one generation to the next
+    path.write_bytes(gzip.compress(data, mtime=0) if path.suffix == ".gz" else data)
+    return path
+
+
 def generate(out_dir: Path) -> list[Path]:
-    """Write the four sample files into `out_dir` and return their paths (FILE_NAMES order)."""
+    """Write the five sample files into `out_dir` and return their paths (FILE_NAMES order)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    return [easy_run(out_dir), harder_stretch_run(out_dir), phone_run(out_dir), treadmill_run(out_dir)]
+    return [easy_run(out_dir), harder_stretch_run(out_dir), phone_run(out_dir), treadmill_run(out_dir),
+            long_run(out_dir)]
 
 
 if __name__ == "__main__":

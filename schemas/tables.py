@@ -13,7 +13,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 # Bump the minor version for added columns, the major version for changed or removed ones.
-SCHEMA_VERSION = "1.1.0"
+SCHEMA_VERSION = "1.2.0"
 
 UTC_MS = pa.timestamp("ms", tz="UTC")
 
@@ -104,7 +104,8 @@ ACTIVITIES = pa.schema(
             "by at most 10 minutes; else the first sample.", False),
         _OFFSET,
         col("utc_offset_source", pa.string(), "", "Where the offset came from: `file` (FIT activity "
-            "local_timestamp), `position` (time zone of the first position), or null."),
+            "local_timestamp), `position` (time zone of the first position), `runner` (kindpace activity "
+            "set-timezone), or null."),
         col("timezone", pa.string(), "", "IANA time zone of the first position, where it could be derived."),
         col("start_time_local", pa.timestamp("ms"), "local", "Wall-clock start (UTC + offset), no zone."),
         col("sport", pa.string(), "", "One vocabulary: running, trail_running, treadmill_running, "
@@ -138,14 +139,15 @@ ACTIVITIES = pa.schema(
         col("workout_feel", pa.int16(), "0-100", "How the run felt, as the runner told the watch "
             "(Garmin session field 192: 0 very weak, 25 weak, 50 normal, 75 strong, 100 very strong)."),
         col("workout_rpe", pa.int16(), "0-100", "Perceived exertion the runner told the watch "
-            "(Garmin session field 193, 10 x the 1-10 scale)."),
+            "(Garmin session field 193, 10 x the 1-10 scale), or Strava's perceived exertion x 10."),
         col("workout_name", pa.string(), "", "Name of the structured workout the device followed (FIT workout "
             "message), if any: a race or interval workout marks the run as planned harder."),
-        col("name", pa.string(), "", "Name the file gave the activity (GPX name), if any."),
+        col("name", pa.string(), "", "Name of the activity: the one the runner gave it in Strava (activities.csv "
+            "of a bulk export), else the file's (GPX name), if any."),
         col("manufacturer", pa.string(), "", "Device manufacturer (FIT file_id) or GPX creator."),
         col("product", pa.string(), "", "Device product name or number."),
         col("device_serial", pa.string(), "", "Device serial number."),
-        col("source_format", pa.string(), "", "fit or gpx.", False),
+        col("source_format", pa.string(), "", "fit, gpx or tcx.", False),
         col("decoder", pa.string(), "", "Library that decoded the file (fitparse, fitdecode, gpxpy).", False),
         col("source_sha256", pa.string(), "", "sha256 of the file kept as originals/<sha256>.", False),
         col("source_path", pa.string(), "", "Path the file was imported from.", False),
@@ -269,6 +271,24 @@ RUNNER_NOTES = pa.schema(
     ]
 )
 
+CORRECTIONS = pa.schema(
+    [
+        col("athlete_id", pa.string(), "", "Whose activity it corrects.", False),
+        col("activity_id", pa.string(), "", "The activity corrected; null for a correction keyed by its file."),
+        col("source_sha256", pa.string(), "", "The file it is about: set for corrections from a Strava export "
+            "(they apply to every activity of that file), and for the runner's, the file the run came from."),
+        col("action", pa.string(), "", "delete, set_sport, set_timezone, set_name, unmerge or set_rpe.", False),
+        col("value", pa.string(), "", "The new sport (kindpace's vocabulary), IANA zone or UTC offset "
+            "(+02:00), name, RPE on the watch's 0-100 scale, or for unmerge the sha256 of the file to keep "
+            "apart from this activity."),
+        col("origin", pa.string(), "", "runner (kindpace activity ...) or strava_export (its activities.csv); "
+            "the runner's corrections win.", False),
+        col("made_at", UTC_MS, "UTC", "When the correction was made (or the export imported).", False),
+        _OFFSET,
+        col("schema_version", pa.string(), "", "SCHEMA_VERSION of the writer.", False),
+    ]
+)
+
 SYNC_SEEN = pa.schema(
     [
         col("source", pa.string(), "", "The source's path as configured.", False),
@@ -309,6 +329,7 @@ TABLES: dict[str, pa.Schema] = {
     "runner_notes": RUNNER_NOTES,
     "sync_seen": SYNC_SEEN,
     "sync_runs": SYNC_RUNS,
+    "corrections": CORRECTIONS,
 }
 
 TABLE_DOCS = {
@@ -324,4 +345,6 @@ TABLE_DOCS = {
     "sync_seen": "The sync's ledger of source files by path: size and modification time decide whether a file is "
     "read again.",
     "sync_runs": "One row per sync: when, what each source held, what was imported, what was unreachable.",
+    "corrections": "What the runner corrected (kindpace activity delete|set-sport|set-timezone|unmerge) and what "
+    "a Strava export's activities.csv said; applied to every import and reimport, never rebuilt, never lost.",
 }

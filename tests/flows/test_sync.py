@@ -134,8 +134,8 @@ def test_two_syncs_and_an_import_started_together_all_finish_one_after_the_other
         assert proc.returncode == 0, err
         reports.append(json.loads(out))
     imported = sum(r["counts"]["imported"] for r in reports)
-    assert imported == 4  # the four samples, each imported by exactly one of the three
+    assert imported == 5  # the five samples, each imported by exactly one of the three
     acts = Store(store).read("activities")
-    assert acts.num_rows == 4 and len(set(acts["activity_id"].to_pylist())) == 4
+    assert acts.num_rows == 5 and len(set(acts["activity_id"].to_pylist())) == 5
     verdicts = Store(store).read("gentleness")["activity_id"].to_pylist()
     assert sorted(verdicts) == sorted(acts["activity_id"].to_pylist())

@@ -11,7 +11,21 @@ from pipeline.importer import discover, originals_in_order, run_batches
 from pipeline.store import Store
 from tests.conftest import SAMPLES
 
-TCX = b'<?xml version="1.0"?><TrainingCenterDatabase xmlns="http://www.garmin.com/xmlschemas/TrainingCenterDatabase/v2"/>'
+TCX_COURSE = (b'<?xml version="1.0"?><TrainingCenterDatabase xmlns="http://www.garmin.com/xmlschemas/'
+              b'TrainingCenterDatabase/v2"><Courses><Course><Name>Loop</Name></Course></Courses></TrainingCenterDatabase>')
+# activities.csv as Strava writes it: some columns twice (display value first), most left out here.
+STRAVA_CSV = (
+    "Activity ID,Activity Date,Activity Name,Activity Type,Activity Description,Elapsed Time,Distance,"
+    "Max Heart Rate,Relative Effort,Commute,Activity Private Note,Activity Gear,Filename,Athlete Weight,"
+    "Bike Weight,Elapsed Time,Moving Time,Distance,Perceived Exertion\n"
+    '1001,"Nov 17, 2026, 6:30:00 AM",Tuesday chat run,Run,,2460,6.24,,,false,,,activities/1001.fit.gz,,,2460,'
+    "2400,6240.0,3\n"
+    '1002,"Nov 21, 2026, 9:00:00 AM",Saturday with Anna,Walk,,1800,5.24,,,false,,,activities/1002.gpx.gz,,,1800,'
+    "1800,5240.0,\n"
+    '1003,"Nov 22, 2026, 8:00:00 AM",Sunday long,Run,,3690,8.82,,,false,,,activities/1003.tcx.gz,,,3690,'
+    "3600,8820.0,2\n"
+    '1005,"Nov 24, 2026, 7:00:00 AM",Yoga,Yoga,,1800,0,,,false,,,,,,1800,1800,0,\n'
+).encode()
 
 
 def _zip(members: dict[str, bytes]) -> bytes:
@@ -29,26 +43,52 @@ def _sample(name: str) -> bytes:
 def test_a_strava_bulk_export_imports_whole_and_again_changes_nothing(tmp_path: Path):
     export = tmp_path / "export_12345.zip"
     export.write_bytes(_zip({
-        "activities.csv": b"Activity ID,Activity Date,Activity Name,Activity Type\n1001,...,Easy,Run\n",
+        "activities.csv": STRAVA_CSV,
         "activities/1001.fit.gz": gzip.compress(_sample("easy-run.fit")),
         "activities/1002.gpx.gz": gzip.compress(_sample("phone-run.gpx")),
-        "activities/1003.tcx.gz": gzip.compress(TCX),
+        "activities/1003.tcx.gz": _sample("long-run.tcx.gz"),
         "activities/1004.fit": _sample("treadmill-run.fit"),
+        "activities/1006.tcx.gz": gzip.compress(TCX_COURSE),
         "media/photo.jpg": b"\xff\xd8\xff\xe0 not a run",
     }))
     store = Store(tmp_path / "store")
     report = run_batches(store, discover([export]), "me")
-    assert report["counts"] == {"imported": 3, "duplicate": 0, "not_activity": 0, "skipped": 3, "quarantined": 0}
-    paths = {f["path"]: f["outcome"] for f in report["files"]}
-    assert paths[f"{export}!activities/1001.fit"] == "imported"  # the .gz is opened, its name without .gz
-    assert paths[f"{export}!activities/1003.tcx"] == "skipped"
-    assert sorted(a["sport"] for a in store.read("activities").to_pylist()) == [
-        "running", "running", "treadmill_running"]
+    assert report["counts"] == {"imported": 4, "duplicate": 0, "not_activity": 1, "skipped": 2, "quarantined": 0}
+    files = {f["path"]: f for f in report["files"]}
+    assert files[f"{export}!activities/1001.fit"]["outcome"] == "imported"  # the .gz opened, named without .gz
+    assert files[f"{export}!activities/1003.tcx"]["outcome"] == "imported"
+    assert "course" in files[f"{export}!activities/1006.tcx"]["reason"]
+    assert "taken from it for 3 file(s)" in files[f"{export}!activities.csv"]["reason"]
+    # what the runner told Strava: the names, the walk (the GPX said running), the perceived exertion x 10
+    acts = {a["source_path"].rsplit("/", 1)[-1]: a for a in store.read("activities").to_pylist()}
+    assert {k: (a["name"], a["sport"], a["workout_rpe"]) for k, a in acts.items()} == {
+        "1001.fit": ("Tuesday chat run", "running", 30),  # the watch's own RPE (field 193) is 30 as well
+        "1002.gpx": ("Saturday with Anna", "walking", None),
+        "1003.tcx": ("Sunday long", "running", 20),
+        "1004.fit": (None, "treadmill_running", None),  # not in the CSV: as the file says
+    }
+    assert acts["1002.gpx"]["source_sport"] == "running"  # the file's own word is kept beside it
     again = run_batches(store, discover([export]), "me")
-    assert (again["counts"]["duplicate"], again["counts"]["skipped"], again["counts"]["imported"]) == (3, 3, 0)
-    # the members are kept as originals, so a reimport rebuilds the same activities
+    assert (again["counts"]["duplicate"], again["counts"]["imported"]) == (4, 0)
+    # the members are kept as originals and the labels as corrections, so a reimport rebuilds the same
+    before = store.read("activities").drop(["imported_at"])
     rebuilt = run_batches(store, originals_in_order(store), "me", reset=True)
-    assert rebuilt["counts"]["imported"] == 3 and store.read("activities").num_rows == 3
+    assert rebuilt["counts"]["imported"] == 4 and store.read("activities").drop(["imported_at"]).equals(before)
+
+
+def test_a_strava_export_names_runs_the_watch_sync_brought_in_first(tmp_path: Path):
+    """The same FIT file from the watch first, then inside the export: Strava's name still applies."""
+    watch = tmp_path / "watch"
+    watch.mkdir()
+    (watch / "easy-run.fit").write_bytes(_sample("easy-run.fit"))
+    store = Store(tmp_path / "store")
+    run_batches(store, discover([watch]), "me")
+    export = tmp_path / "export.zip"
+    export.write_bytes(_zip({"activities.csv": STRAVA_CSV,
+                             "activities/1001.fit.gz": gzip.compress(_sample("easy-run.fit"))}))
+    report = run_batches(store, discover([export]), "me")
+    assert report["counts"]["duplicate"] == 1
+    assert [a["name"] for a in store.read("activities").to_pylist()] == ["Tuesday chat run"]
 
 
 def test_a_garmin_export_with_zips_inside_and_a_single_gz(tmp_path: Path):
@@ -85,10 +125,13 @@ def test_an_export_dropped_into_the_inbox_is_filed_with_the_members_set_aside_li
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     (inbox / "export.zip").write_bytes(_zip({"activities/1001.fit.gz": gzip.compress(_sample("easy-run.fit")),
-                                             "activities/1003.tcx.gz": gzip.compress(TCX)}))
+                                             "activities/1003.tcx.gz": gzip.compress(TCX_COURSE),
+                                             "notes.txt": b"my runs"}))
     store = Store(tmp_path / "store")
     result = sync(store, [SourceSpec("inbox", str(inbox))], "me")
     assert result.report["counts"]["imported"] == 1 and result.report["counts"]["skipped"] == 1
+    assert result.report["counts"]["not_activity"] == 1
     filed = inbox / "processed" / f"{datetime.now(UTC):%Y-%m}" / "export.zip"
     assert filed.exists() and not (inbox / "export.zip").exists()
-    assert "activities/1003.tcx: skipped" in filed.with_name("export.zip.reason.txt").read_text()
+    reasons = filed.with_name("export.zip.reason.txt").read_text()
+    assert reasons == "export.zip!notes.txt: skipped: not a FIT, GPX or TCX file\n"  # a course is no loss

@@ -7,6 +7,7 @@ fitparse), not with the Garmin SDK that wrote them.
 
 from __future__ import annotations
 
+import gzip
 import importlib.util
 import itertools
 import sys
@@ -16,10 +17,11 @@ from pathlib import Path
 import fitdecode
 import gpxpy
 import pytest
+from tcxreader.tcxreader import TCXReader
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 ACTIVITIES = SAMPLES / "activities"
-NAMES = ["easy-run.fit", "harder-stretch-run.fit", "phone-run.gpx", "treadmill-run.fit"]
+NAMES = ["easy-run.fit", "harder-stretch-run.fit", "phone-run.gpx", "treadmill-run.fit", "long-run.tcx.gz"]
 
 # By hand. Speeds are whole cm/s with a wiggle that cancels over each minute of timer time.
 EXPECTED_FIT = {
@@ -200,3 +202,23 @@ def test_phone_gpx_sample():
     assert all(not p.extensions for p in points)
     assert not track.extensions and not gpx.extensions
     assert "extensions" not in text and "hr>" not in text
+
+
+def test_long_run_tcx_sample_read_by_tcxreader(tmp_path):
+    """The TCX sample as tcxreader (an independent TCX parser) reads it, against numbers worked by hand:
+    60 min at 2.45 m/s in two laps of 30 min, a 90 s stop 40 min in, a point every 4 s and at the edges
+    of the stop: 0..2400 s every 4 s (601), then 2490, 2492..3688 every 4 s (300) and 3690."""
+    tcx = tmp_path / "long-run.tcx"
+    tcx.write_bytes(gzip.decompress((ACTIVITIES / "long-run.tcx.gz").read_bytes()))
+    read = TCXReader().read(str(tcx), only_gps=False)
+    assert read.activity_type == "Running"
+    assert len(read.trackpoints) == 601 + 1 + 300 + 1
+    start = datetime(2026, 11, 22, 8, 0)  # tcxreader gives naive UTC
+    assert read.trackpoints[0].time == start and read.trackpoints[-1].time == start + timedelta(seconds=3690)
+    assert [len(lap.trackpoints) for lap in read.laps] == [451, 452]  # 0..1800 by 4; then the rest
+    assert [lap.duration for lap in read.laps] == [1800.0, 3690.0 - 1804.0]  # first to last point, stop included
+    assert [lap.distance for lap in read.laps] == [4410.0, 4410.0]  # 1800 s x 2.45 m/s
+    assert read.trackpoints[-1].distance == pytest.approx(60 * 60 * 2.45)
+    assert all(tp.hr_value and tp.tpx_ext["RunCadence"] and tp.tpx_ext["Speed"] for tp in read.trackpoints)
+    times = [tp.time for tp in read.trackpoints]
+    assert max(b - a for a, b in itertools.pairwise(times)) == timedelta(seconds=90)  # the stop, nothing else

@@ -35,10 +35,11 @@ def _by_file(store: Store) -> dict[str, dict]:
 
 def test_every_sample_gets_a_verdict_stored_with_its_provenance(store: Store):
     changes = judge(store, "me", AGE_40)
-    assert len(changes) == 4 and all(c.before is None for c in changes)
+    assert len(changes) == 5 and all(c.before is None for c in changes)
     got = _by_file(store)
     assert got["easy-run.fit"]["category"] == "gentle"
     assert got["treadmill-run.fit"]["category"] == "gentle"
+    assert got["long-run.tcx.gz!long-run.tcx"]["category"] == "gentle"
     assert got["harder-stretch-run.fit"]["category"] in ("borderline", "too_hard")
     # the phone GPX has no heart rate: judged by grade-adjusted pace against 5:30/km, low confidence
     phone = got["phone-run.gpx"]
@@ -102,12 +103,12 @@ def test_cli_runs_json_explain_feel_intent_and_recompute(store: Store, tmp_path:
     capsys.readouterr()
     assert main(["runs", "--json", *common]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert len(rows) == 4
+    assert len(rows) == 5
     for key in ("activity_id", "start", "sport", "category", "score", "confidence", "reasons", "message"):
         assert all(key in r for r in rows), key
     assert rows[0]["start"] == "2026-11-17T07:30:00+01:00"  # the local offset of Berlin in November
-    assert [r["sport"] for r in rows] == ["running", "running", "running", "treadmill_running"]
-    assert [r["category"] for r in rows] == ["gentle", "too_hard", "gentle", "gentle"]
+    assert [r["sport"] for r in rows] == ["running", "running", "running", "running", "treadmill_running"]
+    assert [r["category"] for r in rows] == ["gentle", "too_hard", "gentle", "gentle", "gentle"]
     assert rows[1]["reasons"][0] == "surge" and rows[1]["score"] == 20
     easy = rows[0]["activity_id"]
     assert main(["explain", easy[:8], *common]) == 0
