@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -124,7 +125,7 @@ def _activity(element: ET.Element, index: int, path: str, warnings: list[str]) -
         raise NotAnActivity(path, f"the TCX activity has {what}, only lap totals")
     if untimed:
         warnings.append(f"dropped {untimed} track point(s) without a valid time")
-    records = records_table(cols)
+    records = records_table(dict(cols))
     creator = _child(element, "Creator")
     timer = [lap["timer_time_s"] for lap in laps]
     distance = [lap["distance_m"] for lap in laps]
@@ -298,5 +299,5 @@ def _time(text: str | None) -> datetime | None:
         return None
 
 
-def _first(values: list[datetime | None]) -> datetime | None:
+def _first(values: Sequence[datetime | None]) -> datetime | None:
     return next((v for v in values if v is not None), None)

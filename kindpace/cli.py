@@ -79,6 +79,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("activity", metavar="ACTIVITY", help="activity id, a unique prefix of it, or 'last'")
     p.add_argument("intent", choices=("easy", "hard"))
     _common(p)
+    p = sub.add_parser("activity", help="correct one activity: delete, set-sport, set-timezone, rename, unmerge")
+    fixes = p.add_subparsers(dest="action", required=True)
+    for name, help_text, value in (
+            ("delete", "take it out of the store (its file is kept; it will not come back)", None),
+            ("set-sport", "the sport it really was", "SPORT: running, trail_running, treadmill_running, "
+                                                     "track_running, walking, hiking, cycling, ..."),
+            ("set-timezone", "where it really was, after travel", "ZONE: like Europe/Berlin, or an offset +02:00"),
+            ("rename", "give it a name", "NAME"),
+            ("unmerge", "two runs taken for one: import its other files as runs of their own", None)):
+        q = fixes.add_parser(name, help=help_text)
+        q.add_argument("activity", metavar="ACTIVITY", help="activity id, a unique prefix of it, or 'last'")
+        if value:
+            q.add_argument("value", metavar=value.split(":")[0], help=value)
+        _common(q)
     p = sub.add_parser("recompute", help="re-evaluate every verdict; prints which changed and why")
     p.add_argument("--json", action="store_true")
     _common(p)
@@ -149,12 +163,13 @@ def main(argv: list[str] | None = None) -> int:
         except config_mod.ConfigError as exc:
             print(f"kindpace: {exc}", file=sys.stderr)
             return EXIT_USAGE
-    if args.command in ("runs", "explain", "feel", "intent"):
+    if args.command in ("runs", "explain", "feel", "intent", "activity"):
         from kindpace import runs
+        from pipeline.corrections import CorrectionError
 
         try:
             return int(getattr(runs, args.command)(cfg, args))
-        except (runs.NoteError, config_mod.ConfigError) as exc:
+        except (runs.NoteError, config_mod.ConfigError, CorrectionError) as exc:
             print(f"kindpace: {exc}", file=sys.stderr)
             return EXIT_USAGE
     return _import(cfg, args)

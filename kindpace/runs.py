@@ -256,6 +256,30 @@ def _note(cfg: Config, args: argparse.Namespace, **fields: Any) -> int:
     return 0
 
 
+def activity(cfg: Config, args: argparse.Namespace) -> int:
+    """kindpace activity delete|set-sport|set-timezone|rename|unmerge ACTIVITY [VALUE]."""
+    from pipeline import amend
+    from pipeline.corrections import check
+
+    store, ctx = _store_and_context(cfg)
+    found = find_activity(store, cfg.athlete, args.activity)
+    action = args.action
+    if action in ("set-sport", "set-timezone", "rename"):
+        name = {"set-sport": "set_sport", "set-timezone": "set_timezone", "rename": "set_name"}[action]
+        check(name, args.value)  # refuse before anything is written
+        done = amend.change(store, cfg.athlete, found, name, args.value)
+    elif action == "delete":
+        done = amend.delete(store, cfg.athlete, found)
+    else:
+        done = amend.unmerge(store, cfg.athlete, found)
+    print(done.message)
+    judge(store, cfg.athlete, ctx, activity_ids=done.activity_ids)  # a new sport or zone can change it
+    for row in store.read("gentleness").to_pylist():
+        if row["activity_id"] in done.activity_ids and row["athlete_id"] == cfg.athlete:
+            print(f"  {row['activity_id']}: {row['headline']}: {row['message']}")
+    return 0
+
+
 def feel(cfg: Config, args: argparse.Namespace) -> int:
     if args.talk is None and args.rpe is None:
         raise NoteError("say --talk yes|yes-but|no, --rpe 0..10, or both")

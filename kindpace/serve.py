@@ -10,6 +10,10 @@
 - The inbox: watchdog events mark files; a file is imported once its size and modification time
   have not changed for `settle_s` (it has finished copying), many files dropped at once in one sync.
   Handled files leave the inbox (processed/, quarantine/), so each is imported exactly once.
+- Sync health: serve checks it after its catch-up sync, after each inbox import and every
+  `HEALTH_EVERY` (and the nightly sync is followed by the next check), and runs the config's `on_warning`
+  command once for each warning that is new, as `kindpace status` does: a runner who never types
+  `kindpace status` is still told when the watch files stop arriving.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from kindpace.config import Config, machine_timezone, user_data_dir
 SETTLE_S = 2.0
 POLL_S = 0.5
 CATCH_UP_AFTER = timedelta(hours=24)
+HEALTH_EVERY = timedelta(minutes=30)
 
 
 def state_file() -> Path:
@@ -196,18 +201,39 @@ def _serve(cfg: Config) -> int:
     sources = [{"kind": s.kind, "path": str(s.path)} for s in cfg.sources]
     inboxes = [s.path for s in cfg.sources if s.kind == "inbox"]
 
+    def check_health() -> None:
+        from kindpace.cli import status_warnings
+
+        try:
+            for code, message in status_warnings(cfg).warnings:
+                print(f"{datetime.now():%Y-%m-%d %H:%M:%S} warning {code}: {message}", flush=True)
+        except Exception as exc:  # a health check must never stop the serve
+            print(f"{datetime.now():%Y-%m-%d %H:%M:%S} health check failed: {exc}", flush=True)
+
     def import_dropped(files: list[Path]) -> None:
         inbox_sources = [s for s in sources if s["kind"] == "inbox"]
         report = sync_flow(inbox_sources, str(cfg.store), cfg.athlete, config_path, [str(f) for f in files])
         counts = ", ".join(f"{k} {v}" for k, v in report["counts"].items() if v)
         print(f"{datetime.now():%Y-%m-%d %H:%M:%S} inbox: {counts or 'nothing new'}", flush=True)
+        check_health()
 
     watcher = InboxWatcher(inboxes, import_dropped)
     watcher.start()
     last = _last_sync(cfg.store)
-    if sources and (last is None or datetime.now(UTC) - last > CATCH_UP_AFTER):
-        threading.Thread(target=lambda: sync_flow(sources, str(cfg.store), cfg.athlete, config_path),
-                         name="kindpace-catch-up", daemon=True).start()
+    stopping = threading.Event()
+
+    def health_loop(catch_up: bool) -> None:
+        if catch_up:  # first the sync a long downtime calls for, so that its absence is no warning
+            try:
+                sync_flow(sources, str(cfg.store), cfg.athlete, config_path)
+            except Exception as exc:
+                print(f"{datetime.now():%Y-%m-%d %H:%M:%S} catch-up sync failed: {exc}", flush=True)
+        while not stopping.is_set():
+            check_health()
+            stopping.wait(HEALTH_EVERY.total_seconds())
+
+    catch_up = bool(sources) and (last is None or datetime.now(UTC) - last > CATCH_UP_AFTER)
+    threading.Thread(target=health_loop, args=(catch_up,), name="kindpace-health", daemon=True).start()
     hour, minute = cfg.nightly.split(":")
     zone = cfg.timezone or machine_timezone()
 
@@ -225,6 +251,7 @@ def _serve(cfg: Config) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        stopping.set()
         watcher.stop()
     print("kindpace serve stopped.", flush=True)
     return 0

@@ -90,6 +90,7 @@ class Corrections:
         self.rows.sort(key=_order)
         self._by_activity: dict[str, list[dict[str, Any]]] = {}
         self._by_source: dict[str, list[dict[str, Any]]] = {}
+        self._unmerged = [r for r in self.rows if r["action"] == "unmerge"]
         for row in self.rows:
             if row["activity_id"]:
                 self._by_activity.setdefault(row["activity_id"], []).append(row)
@@ -126,10 +127,13 @@ class Corrections:
                                  "elapsed_time_s": run["elapsed_time_s"]}
         return gone
 
-    def kept_apart(self, activity_id: str, source_sha256: str) -> bool:
-        """True when the runner said the file `source_sha256` is not the run `activity_id` (unmerge)."""
-        return any(r["action"] == "unmerge" and r["value"] == source_sha256
-                   for r in self._by_activity.get(activity_id, []))
+    def kept_apart(self, stored: dict[str, Any], source_sha256: str) -> bool:
+        """True when the runner said the file `source_sha256` is not the run `stored` (unmerge): either
+        that run's id, or the pair of files, whichever of the two comes first in a reimport."""
+        pair = {stored["source_sha256"], source_sha256}
+        return any(r["action"] == "unmerge" and (
+            (r["activity_id"] == stored["activity_id"] and r["value"] == source_sha256)
+            or {r["source_sha256"], r["value"]} == pair) for r in self._unmerged)
 
     def apply(self, row: dict[str, Any]) -> dict[str, Any]:
         """The activity row with every correction for it applied (a new dict; `row` is not changed)."""
@@ -209,7 +213,7 @@ def strava_labels(data: bytes) -> dict[str, StravaLabels]:
     text = data.decode("utf-8-sig", errors="replace")
     reader = csv.reader(io.StringIO(text))
     header = next(reader, [])
-    where = {}
+    where: dict[str, int] = {}
     for i, name in enumerate(header):
         where.setdefault(name.strip(), i)
     if "Filename" not in where:

@@ -280,7 +280,7 @@ class StoreState:
         said this file is not (unmerge)."""
         nearby = {i for shift in (-1, 0, 1) for i in self._bucket(activity, shift)}
         candidates = [self.activities[i] for i in nearby if same_run(self.activities[i], activity)
-                      and not self.corrections.kept_apart(i, activity["source_sha256"])]
+                      and not self.corrections.kept_apart(self.activities[i], activity["source_sha256"])]
         if not candidates:
             return None
         return min(candidates, key=lambda a: abs((a["start_time"] - activity["start_time"]).total_seconds()))

@@ -4,10 +4,11 @@ Why generated and not copied: no file from the test corpus (or anyone's watch) i
 so the samples carry no real person's track, heart rate or device serial, and their licence is
 ours. The FIT files are written with Garmin's own FIT SDK encoder (`garmin_fit_sdk.Encoder`),
 which produces valid FIT 2.0 files with header and file CRCs; the GPX file is written with
-gpxpy's writer, and the TCX file with the standard library's XML writer in the shape Garmin Connect
-exports (TrainingCenterDatabase v2, ActivityExtension v2 for speed and run cadence). Every run writes the same bytes: timestamps are fixed, the only randomness comes
-from `numpy.random.default_rng` with a fixed seed per file, and the shapes of the runs (speed,
-distance, pause) are pure integer arithmetic, so the totals are exact round numbers that a test
+gpxpy's writer, and the TCX file with the standard library's XML writer in the shape Garmin
+Connect exports (TrainingCenterDatabase v2, ActivityExtension v2 for speed and run cadence). Every
+run writes the same bytes: timestamps are fixed, the only randomness comes from
+`numpy.random.default_rng` with a fixed seed per file, and the shapes of the runs (speed, distance,
+pause) are pure integer arithmetic, so the totals are exact round numbers that a test
 can state by hand:
 
     file                     start (UTC)  timer   elapsed  distance   records / points
@@ -17,9 +18,10 @@ can state by hand:
     treadmill-run.fit        Mon 17:30    1800 s  1800 s   4860.00 m  1801, 1 s apart
     long-run.tcx.gz          Sun 08:00    3600 s  3690 s   8820.00 m  903, 4 s apart, one 90 s pause
 
-long-run.tcx.gz is a TCX file gzipped, as Strava's bulk export holds them. It has two laps of 1800 s and 4410.00 m each; the 90 s pause (a drink stop, 40 minutes in)
-splits the second lap into two <Track> elements, as Garmin writes a timer stop. Its points are 4 s apart
-(and at the edges of the pause), like a watch's smart recording; the lap totals are over every second.
+long-run.tcx.gz is a TCX file gzipped, as Strava's bulk export holds them. It has two laps of
+1800 s and 4410.00 m each; the 90 s pause (a drink stop, 40 minutes in) splits the second lap into
+two <Track> elements, as Garmin writes a timer stop. Its points are 4 s apart (and at the edges of
+the pause), like a watch's smart recording; the lap totals are over every second.
 
 Speeds are whole centimetres per second plus a wiggle that sums to zero over every 60 timer
 seconds, so a run's distance is (timer seconds x base speed) exactly. The outdoor runs are in

@@ -78,11 +78,21 @@ def test_serve_starts_a_server_imports_a_dropped_file_and_stops_cleanly(tmp_path
     env.update(XDG_DATA_HOME=str(data), KINDPACE_CONFIG=str(tmp_path / "kindpace.toml"), PYTHONUNBUFFERED="1")
     cli = [sys.executable, "-m", "kindpace.cli"]
     assert subprocess.run([*cli, "init"], env=env, capture_output=True, timeout=60).returncode == 0
+    # a watch that has not been plugged in for three syncs: serve itself must tell, through on_warning
+    config = tmp_path / "kindpace.toml"
+    told = tmp_path / "told.txt"
+    text = config.read_text(encoding="utf-8").replace(
+        '# on_warning = "notify-send kindpace"', f'on_warning = "echo \\"$KINDPACE_WARNING\\" >> {told}"')
+    config.write_text(text + f'\n[[source]]\nkind = "watch"\npath = "{tmp_path / "unplugged"}"\n', encoding="utf-8")
+    for _ in range(3):
+        sync(Store(data / "kindpace" / "store"), [SourceSpec("watch", str(tmp_path / "unplugged"))], "me")
     log = open(tmp_path / "serve.log", "wb")
     serve = subprocess.Popen([*cli, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         text = lambda: (tmp_path / "serve.log").read_text(errors="replace")  # noqa: E731
         assert _wait_for(lambda: "Serving:" in text(), 240), text()
+        assert _wait_for(lambda: told.exists(), 60), text()
+        assert "source_unreachable" in told.read_text() and "unplugged" in told.read_text()
         state = data / "kindpace" / "server.json"
         assert state.exists()
         _copy_slowly(SAMPLES / "easy-run.fit", inbox / "easy-run.fit", pause_s=0.7)

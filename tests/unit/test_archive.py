@@ -15,17 +15,17 @@ TCX_COURSE = (b'<?xml version="1.0"?><TrainingCenterDatabase xmlns="http://www.g
               b'TrainingCenterDatabase/v2"><Courses><Course><Name>Loop</Name></Course></Courses></TrainingCenterDatabase>')
 # activities.csv as Strava writes it: some columns twice (display value first), most left out here.
 STRAVA_CSV = (
-    "Activity ID,Activity Date,Activity Name,Activity Type,Activity Description,Elapsed Time,Distance,"
-    "Max Heart Rate,Relative Effort,Commute,Activity Private Note,Activity Gear,Filename,Athlete Weight,"
-    "Bike Weight,Elapsed Time,Moving Time,Distance,Perceived Exertion\n"
-    '1001,"Nov 17, 2026, 6:30:00 AM",Tuesday chat run,Run,,2460,6.24,,,false,,,activities/1001.fit.gz,,,2460,'
-    "2400,6240.0,3\n"
-    '1002,"Nov 21, 2026, 9:00:00 AM",Saturday with Anna,Walk,,1800,5.24,,,false,,,activities/1002.gpx.gz,,,1800,'
-    "1800,5240.0,\n"
-    '1003,"Nov 22, 2026, 8:00:00 AM",Sunday long,Run,,3690,8.82,,,false,,,activities/1003.tcx.gz,,,3690,'
-    "3600,8820.0,2\n"
-    '1005,"Nov 24, 2026, 7:00:00 AM",Yoga,Yoga,,1800,0,,,false,,,,,,1800,1800,0,\n'
-).encode()
+    b"Activity ID,Activity Date,Activity Name,Activity Type,Activity Description,Elapsed Time,Distance,"
+    b"Max Heart Rate,Relative Effort,Commute,Activity Private Note,Activity Gear,Filename,Athlete Weight,"
+    b"Bike Weight,Elapsed Time,Moving Time,Distance,Perceived Exertion\n"
+    b'1001,"Nov 17, 2026, 6:30:00 AM",Tuesday chat run,Run,,2460,6.24,,,false,,,activities/1001.fit.gz,,,2460,'
+    b"2400,6240.0,3\n"
+    b'1002,"Nov 21, 2026, 9:00:00 AM",Saturday with Anna,Walk,,1800,5.24,,,false,,,activities/1002.gpx.gz,,,1800,'
+    b"1800,5240.0,\n"
+    b'1003,"Nov 22, 2026, 8:00:00 AM",Sunday long,Run,,3690,8.82,,,false,,,activities/1003.tcx.gz,,,3690,'
+    b"3600,8820.0,2\n"
+    b'1005,"Nov 24, 2026, 7:00:00 AM",Yoga,Yoga,,1800,0,,,false,,,,,,1800,1800,0,\n'
+)
 
 
 def _zip(members: dict[str, bytes]) -> bytes:

@@ -88,6 +88,9 @@ def test_tables_read_back_with_the_documented_schemas(tmp_path: Path):
     _import(store, SAMPLES)
     set_note(store, "me", store.read("activities").to_pylist()[0], talk="yes")
     judge(store, "me", Context(profiles=(ProfileVersion(age=40),)))
+    from pipeline.amend import change
+
+    change(store, "me", store.read("activities").to_pylist()[0], "set_name", "Morning loop")
     from pipeline.sync import SourceSpec, sync
 
     (tmp_path / "watch").mkdir()

@@ -24,7 +24,8 @@ def _point(t: str, *, lat: float | None = 52.5, hr: int | None = 120, extra: str
 
 
 def _doc(body: str, ns: str = f"{NS} {AX}") -> bytes:
-    return f'<?xml version="1.0" encoding="UTF-8"?>\n<TrainingCenterDatabase {ns}>{body}</TrainingCenterDatabase>'.encode()
+    declaration = '<?xml version="1.0" encoding="UTF-8"?>\n'
+    return f"{declaration}<TrainingCenterDatabase {ns}>{body}</TrainingCenterDatabase>".encode()
 
 
 def _lap(start: str, seconds: float, metres: float, tracks: list[list[str]], hr: tuple[int, int] | None = None) -> str:
