@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from dataclasses import replace
 from datetime import date
@@ -136,6 +137,8 @@ def _profile_parsers(sub: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if hasattr(signal, "SIGPIPE"):  # `kindpace runs | head`: stop quietly when the reader has had enough
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     args = build_parser().parse_args(argv)
     try:
         creating = (args.command, getattr(args, "action", None)) in (("profile", "set"), ("init", None),

@@ -51,7 +51,7 @@ def health(store: Store, sources: list[tuple[str, Path]], now: datetime | None =
             waiting += [str(p) for p in sorted(path.rglob("*")) if p.is_file()
                         and p.relative_to(path).parts[0] not in ("processed", "quarantine")]
     quarantined = sum(1 for r in store.read("imports").to_pylist() if r["outcome"] == "quarantined")
-    h = Health(last, list(runs[-1]["sources"]) if runs else [], waiting, quarantined)
+    h = Health(last, _latest_per_source(runs, sources), waiting, quarantined)
     if sources and (last is None or now - last > timedelta(hours=s.sync_stale_h)):
         since = "ever" if last is None else f"since {last:%Y-%m-%d %H:%M} UTC"
         h.warnings.append(("no_recent_sync", f"No successful sync {since}. Is `kindpace serve` running?"))
@@ -69,3 +69,17 @@ def health(store: Store, sources: list[tuple[str, Path]], now: datetime | None =
                                                 "run more often. If you have been running, the watch files may "
                                                 "not be arriving; if you have been resting, that is fine too."))
     return h
+
+
+def _latest_per_source(runs: list[dict[str, Any]], sources: list[tuple[str, Path]]) -> list[str]:
+    """What each configured source held when a sync last read it (an inbox-only sync after a dropped
+    file does not hide the watch), then any other source the last sync read."""
+    out = []
+    for kind, path in sources:
+        prefix = f"{kind} {path}:"
+        seen = next((entry for r in reversed(runs) for entry in r["sources"] if entry.startswith(prefix)), None)
+        out.append(seen or f"{kind} {path}: not synced yet")
+    configured = {f"{kind} {path}:" for kind, path in sources}
+    if runs:
+        out += [e for e in runs[-1]["sources"] if not any(e.startswith(p) for p in configured)]
+    return out

@@ -79,3 +79,10 @@ def test_status_says_when_the_sync_stops_working_and_tells_once(tmp_path: Path, 
     # three weeks later without a sync: the sync is stale, and the runner (4 runs in a week) has no new run
     later = health(store, [(s.kind, Path(s.path)) for s in specs], now=datetime.now(UTC) + timedelta(days=21))
     assert [code for code, _ in later.warnings] == ["no_recent_sync", "source_unreachable", "no_recent_run"]
+    # an inbox-only sync (a dropped file) does not hide what the folder held at its last sync
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    sync(store, [SourceSpec("inbox", str(inbox))], "me")
+    held = health(store, [(s.kind, Path(s.path)) for s in specs] + [("inbox", inbox)]).sources
+    assert held == [f"folder {SAMPLES}: 5 files, 0 new", f"watch {unplugged}: unreachable",
+                    f"inbox {inbox}: 0 files, 0 new"]
