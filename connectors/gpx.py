@@ -18,7 +18,8 @@ import gpxpy
 import gpxpy.gpx
 
 from connectors.base import ActivityMeta, CorruptFile, DecodedActivity, NotAnActivity, records_table
-from connectors.xmltext import xml_text
+from connectors.xmltext import finite_number, xml_text
+from connectors.xmltext import stripped as _text
 
 __all__ = ["decode_gpx"]
 
@@ -247,15 +248,4 @@ def _number(element: Any) -> float | None:
                 break
         else:
             return None
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
-
-
-def _text(value: str | None) -> str | None:
-    if value is None:
-        return None
-    value = value.strip()
-    return value or None
+    return finite_number(text)

@@ -27,6 +27,8 @@ from connectors.base import (
     records_table,
     table_from_columns,
 )
+from connectors.xmltext import finite_number as _number
+from connectors.xmltext import stripped as _text
 from connectors.xmltext import xml_text
 from schemas.tables import LAP_SCHEMA
 
@@ -263,23 +265,6 @@ def _child(element: ET.Element, name: str) -> ET.Element | None:
 def _child_text(element: ET.Element | None, name: str) -> str | None:
     child = _child(element, name) if element is not None else None
     return _text(child.text) if child is not None else None
-
-
-def _text(value: str | None) -> str | None:
-    if value is None:
-        return None
-    value = value.strip()
-    return value or None
-
-
-def _number(text: str | None) -> float | None:
-    if text is None:
-        return None
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
 
 
 def _time(text: str | None) -> datetime | None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import codecs
+import math
 import re
 
 from connectors.base import CorruptFile
 
-__all__ = ["xml_text"]
+__all__ = ["finite_number", "stripped", "xml_text"]
 
 _DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?\sencoding\s*=\s*["']([A-Za-z0-9._\-]+)["']""")
 _DECLARATION_ENCODING_ATTR = re.compile(r"""^(<\?xml[^>]*?)\s+encoding\s*=\s*(["'])[^"']*\2""")
@@ -49,3 +50,22 @@ def xml_text(data: bytes, path: str, warnings: list[str]) -> str:
         warnings.append("blank space before the XML declaration removed")
     text = stripped
     return _DECLARATION_ENCODING_ATTR.sub(r"\1", text, count=1)
+
+
+def finite_number(text: str | None) -> float | None:
+    """An element's text as a finite float, or None (absent, empty, not a number, NaN or infinite)."""
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def stripped(value: str | None) -> str | None:
+    """Text without surrounding blanks; None when nothing is left."""
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None

@@ -31,20 +31,26 @@ def _add(store: Store, rows: list[dict[str, Any]]) -> None:
     store.replace_table("corrections", pa.Table.from_pylist(table, schema=CORRECTIONS))
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
+def _runner_row(athlete_id: str, action: str, value: str, activity: dict[str, Any]) -> dict[str, Any]:
+    now = datetime.now(UTC).replace(microsecond=0)
+    return correction_row(athlete_id, action, value, activity_id=activity["activity_id"],
+                          source_sha256=activity["source_sha256"], made_at=now, utc_offset_s=local_offset(now))
+
+
+def _state_with(store: Store, activity_id: str) -> StoreState:
+    """The writer's view of the store (call under the lock), which must still hold the activity."""
+    state = StoreState(store)
+    if activity_id not in state.activities:
+        raise CorrectionError(f"activity {activity_id} is not in the store")
+    return state
 
 
 def change(store: Store, athlete_id: str, activity: dict[str, Any], action: str, value: str) -> Amended:
     """set_sport, set_timezone or set_name on one stored activity."""
-    now = _now()
     aid = activity["activity_id"]
-    row = correction_row(athlete_id, action, value, activity_id=aid, source_sha256=activity["source_sha256"],
-                         made_at=now, utc_offset_s=local_offset(now))
+    row = _runner_row(athlete_id, action, value, activity)
     with store.writer_lock():
-        state = StoreState(store)
-        if aid not in state.activities:
-            raise CorrectionError(f"activity {aid} is not in the store")
+        state = _state_with(store, aid)
         _add(store, [row])
         before = state.activities[aid]
         after = Corrections([row]).apply(before)
@@ -65,15 +71,11 @@ def change(store: Store, athlete_id: str, activity: dict[str, Any], action: str,
 def delete(store: Store, athlete_id: str, activity: dict[str, Any]) -> Amended:
     """Take a run out of the store; the file stays in the ledger (and among the originals) and another
     file of the same run stays out too. The runner's notes on it are kept."""
-    now = _now()
     aid = activity["activity_id"]
     run = json.dumps({"start_time": activity["start_time"].isoformat(), "elapsed_time_s": activity["elapsed_time_s"]})
-    row = correction_row(athlete_id, "delete", run, activity_id=aid, source_sha256=activity["source_sha256"],
-                         made_at=now, utc_offset_s=local_offset(now))
+    row = _runner_row(athlete_id, "delete", run, activity)
     with store.writer_lock():
-        state = StoreState(store)
-        if aid not in state.activities:
-            raise CorrectionError(f"activity {aid} is not in the store")
+        state = _state_with(store, aid)
         _add(store, [row])
         del state.activities[aid]
         for entry in state.ledger.values():
@@ -93,13 +95,9 @@ def unmerge(store: Store, athlete_id: str, activity: dict[str, Any]) -> Amended:
     others = list(activity["duplicate_sources"] or [])
     if not others:
         raise CorrectionError(f"activity {aid} was made from one file only: there is nothing to unmerge")
-    now = _now()
-    rows = [correction_row(athlete_id, "unmerge", sha, activity_id=aid, source_sha256=activity["source_sha256"],
-                           made_at=now, utc_offset_s=local_offset(now)) for sha in others]
+    rows = [_runner_row(athlete_id, "unmerge", sha, activity) for sha in others]
     with store.writer_lock():
-        state = StoreState(store)
-        if aid not in state.activities:
-            raise CorrectionError(f"activity {aid} is not in the store")
+        state = _state_with(store, aid)
         _add(store, rows)
         state.activities[aid] = dict(state.activities[aid], duplicate_sources=[])
         again = []
