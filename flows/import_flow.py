@@ -31,7 +31,7 @@ TASKS = importer.Stages(
 
 def context(config_path: str | None, store_path: str, athlete_id: str) -> verdicts.Context:
     cfg = config_mod.load(config_path, store_path, athlete_id, must_exist=config_path is not None)
-    return verdicts.Context(cfg.profiles, cfg.settings(), cfg.units)
+    return verdicts.Context(cfg.profiles, cfg.settings(), cfg.units, cfg.zone(), cfg.summary())
 
 
 @task(name="judge", cache_policy=NO_CACHE, persist_result=False)

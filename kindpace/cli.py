@@ -94,6 +94,21 @@ def build_parser() -> argparse.ArgumentParser:
         if value:
             q.add_argument("value", metavar=value.split(":")[0], help=value)
         _common(q)
+    p = sub.add_parser("export", help="tables for other tools, with a datapackage.json that describes them")
+    p.add_argument("--what", default="runs", help="activities, runs, weekly, monthly, records; several with commas")
+    p.add_argument("--format", default="csv", choices=("csv", "json", "parquet"))
+    p.add_argument("--since", type=date.fromisoformat, metavar="DATE", help="first local date, inclusive")
+    p.add_argument("--until", type=date.fromisoformat, metavar="DATE", help="last local date, inclusive")
+    privacy = p.add_mutually_exclusive_group()
+    privacy.add_argument("--no-gps", action="store_true", help="leave every position out")
+    privacy.add_argument("--trim-gps", type=float, metavar="METRES",
+                         help="blank positions within METRES of where each run started and ended")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for the files and datapackage.json")
+    _common(p)
+    p = sub.add_parser("rest", help="mark a week as a rest week: it counts against nothing in the summaries")
+    p.add_argument("--week", required=True, metavar="YYYY-Www", help="ISO week, like 2026-W48")
+    p.add_argument("--undo", action="store_true", help="it was not a rest week after all")
+    _common(p)
     p = sub.add_parser("recompute", help="re-evaluate every verdict; prints which changed and why")
     p.add_argument("--json", action="store_true")
     _common(p)
@@ -166,7 +181,9 @@ def main(argv: list[str] | None = None) -> int:
         except config_mod.ConfigError as exc:
             print(f"kindpace: {exc}", file=sys.stderr)
             return EXIT_USAGE
-    if args.command in ("runs", "explain", "feel", "intent", "activity"):
+    if args.command == "export":
+        return _export(cfg, args)
+    if args.command in ("runs", "explain", "feel", "intent", "activity", "rest"):
         from kindpace import runs
         from pipeline.corrections import CorrectionError
 
@@ -176,6 +193,26 @@ def main(argv: list[str] | None = None) -> int:
             print(f"kindpace: {exc}", file=sys.stderr)
             return EXIT_USAGE
     return _import(cfg, args)
+
+
+def _export(cfg: config_mod.Config, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from pipeline.export import ExportError, Privacy, export
+    from pipeline.store import Store
+
+    whats = [w.strip() for w in args.what.split(",") if w.strip()]
+    try:
+        written = export(Store(cfg.store), cfg.athlete, whats, args.format, Path(args.out).expanduser(),
+                         since=args.since, until=args.until, privacy=Privacy(args.no_gps, args.trim_gps),
+                         zone=cfg.zone())
+    except ExportError as exc:
+        print(f"kindpace: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    for w in written:
+        print(f"{w.rows:>8} rows  {w.path}")
+    print(f"{'':>8}       {Path(args.out).expanduser() / 'datapackage.json'} describes them")
+    return EXIT_OK
 
 
 def status_warnings(cfg: config_mod.Config) -> Any:

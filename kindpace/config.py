@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from platformdirs import user_config_path, user_data_path
 
@@ -80,6 +81,16 @@ class Config:
     timezone: str | None = None  # IANA zone of the nightly sync; None: the machine's
     nightly: str = "03:00"
     on_warning: str | None = None  # a command run when `kindpace status` first sees a warning
+    gentle_week_runs: int = 2  # gentle or borderline runs that make a gentle week (1-4)
+
+    def zone(self) -> str:
+        """The runner's calendar: the config's time zone, else the machine's."""
+        return self.timezone or machine_timezone()
+
+    def summary(self) -> Any:
+        from pipeline.summaries import SummarySettings
+
+        return SummarySettings(gentle_week_runs=self.gentle_week_runs)
 
     def settings(self) -> Any:
         """The gentleness stage's `Settings` with this config's overrides (imported lazily: numpy, pandas)."""
@@ -105,7 +116,7 @@ def load(config: str | None = None, store: str | None = None, athlete: str | Non
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
         unknown = set(values) - {"store", "athlete", "profile", "units", "gentleness", "source", "timezone",
-                                 "nightly", "on_warning"}
+                                 "nightly", "on_warning", "gentle_week_runs"}
         if unknown:
             raise ConfigError(f"{path}: unknown settings {sorted(unknown)}")
     elif named and must_exist:
@@ -125,6 +136,15 @@ def load(config: str | None = None, store: str | None = None, athlete: str | Non
     if not isinstance(gentleness, dict):
         raise ConfigError(f"{path}: [gentleness] must be a table of settings")
     sources = _sources(path, values.get("source", []))
+    gentle_week_runs = values.get("gentle_week_runs", 2)
+    if not isinstance(gentle_week_runs, int) or not 1 <= gentle_week_runs <= 4:
+        raise ConfigError(f"{path}: gentle_week_runs must be a whole number from 1 to 4, not {gentle_week_runs!r}")
+    zone = values.get("timezone")
+    if zone:
+        try:
+            ZoneInfo(str(zone))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"{path}: timezone {zone!r} is not an IANA time zone (like Europe/Berlin)") from None
     nightly = str(values.get("nightly", "03:00"))
     if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", nightly):
         raise ConfigError(f"{path}: nightly must be a time of day as HH:MM, not {nightly!r}")
@@ -139,6 +159,7 @@ def load(config: str | None = None, store: str | None = None, athlete: str | Non
         timezone=str(values["timezone"]) if values.get("timezone") else None,
         nightly=nightly,
         on_warning=str(values["on_warning"]) if values.get("on_warning") else None,
+        gentle_week_runs=gentle_week_runs,
     )
 
 
@@ -267,6 +288,7 @@ units = "metric"         # or "imperial": how distances and paces are shown (dat
 timezone = "{timezone}"  # the nightly sync runs at this zone's clock
 nightly = "03:00"        # when `kindpace serve` syncs every night
 # on_warning = "notify-send kindpace"   # run when `kindpace status` first sees a warning
+# gentle_week_runs = 2   # gentle runs that make a "gentle week" in the summaries (1 to 4)
 
 # Your profile: kindpace profile set --age 40 --resting-hr 55 ... writes these tables.
 # [[profile]]

@@ -52,7 +52,7 @@ PUBLIC_SPORT = {"track_running": "running", "indoor_cycling": "cycling"}
 
 
 def _store_and_context(cfg: Config) -> tuple[Store, Context]:
-    return Store(cfg.store), Context(cfg.profiles, cfg.settings(), cfg.units)
+    return Store(cfg.store), Context(cfg.profiles, cfg.settings(), cfg.units, cfg.zone(), cfg.summary())
 
 
 def _start_iso(row: dict[str, Any]) -> str:
@@ -277,6 +277,26 @@ def activity(cfg: Config, args: argparse.Namespace) -> int:
     for row in store.read("gentleness").to_pylist():
         if row["activity_id"] in done.activity_ids and row["athlete_id"] == cfg.athlete:
             print(f"  {row['activity_id']}: {row['headline']}: {row['message']}")
+    return 0
+
+
+def rest(cfg: Config, args: argparse.Namespace) -> int:
+    """kindpace rest --week 2026-W48 [--undo]."""
+    from pipeline import summaries
+
+    try:
+        summaries.week_start(args.week)
+    except ValueError:
+        raise NoteError(f"{args.week!r} is not an ISO week like 2026-W48") from None
+    store = Store(cfg.store)
+    store.ensure()
+    with store.writer_lock():
+        summaries.set_rest_week(store, cfg.athlete, args.week, rest=not args.undo)
+        summaries.refresh(store, cfg.athlete, cfg.zone(), cfg.summary())
+    row = next((w for w in store.read("weekly").to_pylist()
+                if (w["athlete_id"], w["week"]) == (cfg.athlete, args.week)), None)
+    said = "no longer a rest week" if args.undo else "a rest week: it counts against nothing"
+    print(f"{args.week} is {said}." + (f" {row['message']}" if row and not args.undo else ""))
     return 0
 
 

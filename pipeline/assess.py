@@ -378,6 +378,7 @@ class Verdict:
     moving_s: float = 0.0
     assessed_s: int = 0
     time_above_ceiling_s: int = 0
+    calm_s: int = 0  # assessed seconds at or below the edge line: calm, or right at the ceiling
     time_above_hard_line_s: int = 0
     weighted_overage_pct: float | None = None
     longest_excursion_s: int = 0
@@ -502,7 +503,8 @@ def _by_heart_rate(activity: dict[str, Any], prep: Prepared, profile: ProfileVer
         hr.category, hr.score, _LEVELS[max(level, 0)], (), "", "hr", hr.category,
         ceiling_bpm=ceiling.ceiling_bpm, hard_line_bpm=ceiling.hard_line_bpm, ceiling_method=ceiling.method,
         ceiling_how=ceiling.how, assessed_s=hr.assessed_s, time_above_ceiling_s=hr.time_above_ceiling_s,
-        time_above_hard_line_s=hr.time_above_hard_line_s, weighted_overage_pct=100 * hr.weighted_overage,
+        calm_s=hr.calm_s, time_above_hard_line_s=hr.time_above_hard_line_s,
+        weighted_overage_pct=100 * hr.weighted_overage,
         longest_excursion_s=hr.longest_excursion_s, signal_valid_pct=100 * quality, excluded_s=clean.excluded_s,
         decoupling_pct=decoupling, excursions=excursions, walk_breaks=len(prep.walk_breaks),
     )
@@ -546,7 +548,8 @@ def _by_pace(activity: dict[str, Any], prep: Prepared, profile: ProfileVersion |
         result.category, result.score, _LEVELS[level], (), "", "pace", result.category,
         ceiling_speed_m_s=ceiling.ceiling_m_s, hard_line_speed_m_s=ceiling.hard_line_m_s,
         ceiling_method=ceiling.method, ceiling_how=ceiling.how, assessed_s=result.assessed_s,
-        time_above_ceiling_s=result.time_above_ceiling_s, time_above_hard_line_s=result.time_above_hard_line_s,
+        time_above_ceiling_s=result.time_above_ceiling_s, calm_s=result.calm_s,
+        time_above_hard_line_s=result.time_above_hard_line_s,
         weighted_overage_pct=100 * result.weighted_overage, longest_excursion_s=result.longest_excursion_s,
         signal_valid_pct=100 * float((running & ~np.isnan(gap)).sum() / max(running.sum(), 1)),
         excursions=excursions, walk_breaks=len(prep.walk_breaks),

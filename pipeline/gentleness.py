@@ -116,6 +116,11 @@ class Assessment:
     short_run: bool
     edge_s: int = 0  # seconds between C(t) and the edge line: "right at your easy ceiling"
 
+    @property
+    def calm_s(self) -> int:
+        """Seconds at or below the edge line (calm and edge bands): the calm time of §6's calm-time share."""
+        return self.assessed_s - self.time_above_ceiling_s + self.edge_s
+
 
 def sub_scores(p1: float, m2_min: float, m3_min: float, moving_min: float,
                s: GentlenessSettings = DEFAULT_GENTLENESS) -> tuple[float, float, float]:

@@ -11,6 +11,8 @@ as one table; no hive partitions yet, so each file carries every column of its s
     STORE/sync_seen/sync_seen.parquet          source files the sync has read, by path, size, mtime (ditto)
     STORE/sync_runs/sync_runs.parquet          one row per sync (ditto)
     STORE/corrections/corrections.parquet      the runner's corrections and a Strava export's labels (ditto)
+    STORE/weekly/weekly.parquet, monthly/...   summaries per local week and month (ditto)
+    STORE/rest_weeks/rest_weeks.parquet        weeks the runner marked as rest (ditto)
     STORE/records/<activity_id>.parquet        samples of one activity
     STORE/laps/<activity_id>.parquet           laps of one activity
     STORE/developer_fields/<activity_id>.parquet   developer fields of one activity (when it has any)
@@ -43,7 +45,7 @@ from schemas.tables import SCHEMA_VERSION, TABLES
 
 PER_ACTIVITY = ("records", "laps", "developer_fields")
 WHOLE = ("activities", "imports", "gentleness", "excursions", "runner_notes", "sync_seen", "sync_runs",
-         "corrections")
+         "corrections", "weekly", "monthly", "rest_weeks")
 
 
 class StoreError(KindpaceError):

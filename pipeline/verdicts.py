@@ -17,6 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from pipeline import summaries
 from pipeline.assess import (
     DEFAULT_SETTINGS,
     EXCLUSION_REASONS,
@@ -28,6 +29,7 @@ from pipeline.assess import (
 )
 from pipeline.ceiling import ProfileVersion, profile_at
 from pipeline.store import Store
+from pipeline.summaries import DEFAULT_SUMMARY, SummarySettings
 from schemas.tables import EXCURSIONS, GENTLENESS, RUNNER_NOTES, SCHEMA_VERSION
 
 CALIBRATION_OFFER_COUNT = 3  # "could chat" while the sensors said too hard, this many times...
@@ -41,6 +43,8 @@ class Context:
     profiles: tuple[ProfileVersion, ...] = ()
     settings: Settings = DEFAULT_SETTINGS
     units: str = "metric"
+    timezone: str = "UTC"  # the runner's calendar, for the weekly and monthly summaries
+    summary: SummarySettings = DEFAULT_SUMMARY
 
 
 def profile_version_id(version: ProfileVersion | None) -> str | None:
@@ -100,6 +104,7 @@ def gentleness_row(activity: dict[str, Any], v: Verdict, profile: ProfileVersion
         "moving_s": v.moving_s,
         "assessed_s": float(v.assessed_s),
         "time_above_ceiling_s": float(v.time_above_ceiling_s),
+        "calm_s": float(v.calm_s),
         "pct_above_ceiling": 100 * v.time_above_ceiling_s / v.assessed_s if v.assessed_s else None,
         "time_above_hard_line_s": float(v.time_above_hard_line_s),
         "weighted_overage_pct": v.weighted_overage_pct,
@@ -176,6 +181,7 @@ def judge(store: Store, athlete_id: str, ctx: Context, *, activity_ids: Iterable
         targets = [a for a in activities if everything or a["activity_id"] in wanted
                    or a["activity_id"] not in mine or mine[a["activity_id"]]["source_sha256"] != a["source_sha256"]]
         if not targets and set(mine) <= present:
+            summaries.refresh(store, athlete_id, ctx.timezone, ctx.summary)  # writes only what changed
             return []  # nothing to judge and nothing gone: the tables stay as they are, byte for byte
         rows = {k: v for k, v in mine.items() if k in present}
         excursions: dict[str, list[dict[str, Any]]] = {a: [] for a in rows}
@@ -199,6 +205,7 @@ def judge(store: Store, athlete_id: str, ctx: Context, *, activity_ids: Iterable
         kept_exc = [e for e in old_exc if e["athlete_id"] != athlete_id]
         kept_exc += [e for r in ordered for e in excursions.get(r["activity_id"], [])]
         store.replace_table("excursions", pa.Table.from_pylist(kept_exc, schema=EXCURSIONS))
+        summaries.refresh(store, athlete_id, ctx.timezone, ctx.summary)
     return changes
 
 

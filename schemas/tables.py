@@ -211,6 +211,8 @@ GENTLENESS = pa.schema(
         col("moving_s", pa.float64(), "s", "Moving seconds on the timer clock."),
         col("assessed_s", pa.float64(), "s", "Moving seconds with a valid signal: the denominator of every share."),
         col("time_above_ceiling_s", pa.float64(), "s", "Seconds above the (drift-allowed) ceiling."),
+        col("calm_s", pa.float64(), "s", "Assessed seconds at or below the edge line (calm, or right at the "
+            "ceiling): the numerator of the weekly calm-time share."),
         col("pct_above_ceiling", pa.float64(), "%", "time_above_ceiling_s / assessed_s x 100."),
         col("time_above_hard_line_s", pa.float64(), "s", "Seconds above the hard line."),
         col("weighted_overage_pct", pa.float64(), "%", "Mean intensity weight above the ceiling x 100 (p1)."),
@@ -289,6 +291,85 @@ CORRECTIONS = pa.schema(
     ]
 )
 
+def _summary_fields(unit_name: str) -> list[pa.Field]:
+    return [
+        col("runs", pa.int32(), "", f"Runs this {unit_name} (every running sport), assessed or not.", False),
+        col("gentle_runs", pa.int32(), "", "Runs with a gentle verdict.", False),
+        col("borderline_runs", pa.int32(), "", "Runs with a mostly-gentle (borderline) verdict.", False),
+        col("harder_runs", pa.int32(), "", "Runs harder than the easy plan (too_hard).", False),
+        col("planned_hard_runs", pa.int32(), "", "Runs the runner meant to be harder (never counted against).",
+            False),
+        col("not_assessed_runs", pa.int32(), "", "Runs without a verdict (no usable heart rate, pace or report).",
+            False),
+        col("time_on_feet_s", pa.float64(), "s", "Timer time of the runs (walk breaks count, pauses do not).", False),
+        col("distance_m", pa.float64(), "m", "Distance of the runs.", False),
+        col("assessed_s", pa.float64(), "s", "Seconds with a usable signal in the assessed runs.", False),
+        col("calm_s", pa.float64(), "s", "Of those, seconds at or below the edge line.", False),
+        col("calm_share", pa.float64(), "1", "calm_s / assessed_s (0..1): the calm-time share; null without "
+            "assessed seconds."),
+    ]
+
+
+_SUMMARY_KEYS = [col("athlete_id", pa.string(), "", "Whose summary.", False)]
+_ZONE = col("timezone", pa.string(), "", "IANA zone of the runner's calendar (the config's `timezone`).", False)
+
+WEEKLY = pa.schema(
+    _SUMMARY_KEYS
+    + [
+        col("week", pa.string(), "", "ISO week in the runner's zone, as 2026-W48 (Monday to Sunday).", False),
+        col("week_start", pa.date32(), "local", "Its Monday, a local date.", False),
+        col("week_start_utc", UTC_MS, "UTC", "The instant the week starts: local Monday 00:00.", False),
+        col("utc_offset_s", pa.int32(), "s", "The zone's UTC offset at that instant.", False),
+        _ZONE,
+    ]
+    + _summary_fields("week")
+    + [
+        col("rest_week", pa.bool_(), "", "The runner marked it as a rest week (kindpace rest): it counts "
+            "against nothing.", False),
+        col("gentle_week", pa.bool_(), "", "At least N (default 2) gentle or borderline runs, and not a rest "
+            "week.", False),
+        col("rhythm_weeks", pa.int32(), "", "Weeks in the last 8 (this one included) that were not rest weeks.",
+            False),
+        col("gentle_weeks_last_8", pa.int32(), "", "Gentle weeks among them: the rhythm, instead of a streak.",
+            False),
+        col("gentle_share_4w", pa.float64(), "1", "Gentle runs / judged runs over the 4 weeks ending with this "
+            "one."),
+        col("ramp_note", pa.bool_(), "", "Time on feet above 1.3 x the mean of the 4 weeks before (rest weeks "
+            "left out, at least 3 of them), and at least an hour: a bigger week than usual (a note, not a "
+            "warning).", False),
+        col("message", pa.string(), "", "The week in plain, kind words.", False),
+        col("schema_version", pa.string(), "", "SCHEMA_VERSION of the writer.", False),
+    ]
+)
+
+MONTHLY = pa.schema(
+    _SUMMARY_KEYS
+    + [
+        col("month", pa.string(), "", "Calendar month in the runner's zone, as 2026-11.", False),
+        col("month_start", pa.date32(), "local", "Its first day, a local date.", False),
+        col("month_start_utc", UTC_MS, "UTC", "The instant the month starts: local 00:00 of its first day.",
+            False),
+        col("utc_offset_s", pa.int32(), "s", "The zone's UTC offset at that instant.", False),
+        _ZONE,
+    ]
+    + _summary_fields("month")
+    + [
+        col("gentle_weeks", pa.int32(), "", "Gentle weeks whose Thursday falls in the month.", False),
+        col("rest_weeks", pa.int32(), "", "Rest weeks whose Thursday falls in the month.", False),
+        col("schema_version", pa.string(), "", "SCHEMA_VERSION of the writer.", False),
+    ]
+)
+
+REST_WEEKS = pa.schema(
+    [
+        col("athlete_id", pa.string(), "", "Whose rest week.", False),
+        col("week", pa.string(), "", "ISO week, as 2026-W48.", False),
+        col("marked_at", UTC_MS, "UTC", "When the runner marked it.", False),
+        col("utc_offset_s", pa.int32(), "s", "The machine's UTC offset then.", False),
+        col("schema_version", pa.string(), "", "SCHEMA_VERSION of the writer.", False),
+    ]
+)
+
 SYNC_SEEN = pa.schema(
     [
         col("source", pa.string(), "", "The source's path as configured.", False),
@@ -330,6 +411,9 @@ TABLES: dict[str, pa.Schema] = {
     "sync_seen": SYNC_SEEN,
     "sync_runs": SYNC_RUNS,
     "corrections": CORRECTIONS,
+    "weekly": WEEKLY,
+    "monthly": MONTHLY,
+    "rest_weeks": REST_WEEKS,
 }
 
 TABLE_DOCS = {
@@ -347,4 +431,8 @@ TABLE_DOCS = {
     "sync_runs": "One row per sync: when, what each source held, what was imported, what was unreachable.",
     "corrections": "What the runner corrected (kindpace activity delete|set-sport|set-timezone|unmerge) and what "
     "a Strava export's activities.csv said; applied to every import and reimport, never rebuilt, never lost.",
+    "weekly": "One row per ISO week of the runner's calendar (config time zone), from the first run's week to "
+    "the last run's: runs, gentle runs, time on feet, calm-time share, the gentle-weeks rhythm, the ramp note.",
+    "monthly": "One row per calendar month of the runner's calendar: the same totals, and its gentle and rest weeks.",
+    "rest_weeks": "Weeks the runner marked as rest (kindpace rest --week 2026-W48); never rebuilt, never lost.",
 }
