@@ -105,6 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
                          help="blank positions within METRES of where each run started and ended")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the files and datapackage.json")
     _common(p)
+    p = sub.add_parser("report", help="the last weeks on one HTML page (charts, kind words; opens anywhere)")
+    p.add_argument("--weeks", type=int, default=8, help="how many weeks (default 8)")
+    p.add_argument("--today", type=date.fromisoformat, metavar="DATE", help="the local date the report ends at")
+    p.add_argument("--out", required=True, metavar="FILE.html")
+    _common(p)
     p = sub.add_parser("rest", help="mark a week as a rest week: it counts against nothing in the summaries")
     p.add_argument("--week", required=True, metavar="YYYY-Www", help="ISO week, like 2026-W48")
     p.add_argument("--undo", action="store_true", help="it was not a rest week after all")
@@ -183,6 +188,18 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_USAGE
     if args.command == "export":
         return _export(cfg, args)
+    if args.command == "report":
+        from pathlib import Path
+
+        from kindpace.report import write_report
+        from pipeline.store import Store
+
+        if not 1 <= args.weeks <= 104:
+            print("kindpace: --weeks must be from 1 to 104", file=sys.stderr)
+            return EXIT_USAGE
+        out = write_report(Store(cfg.store), cfg, Path(args.out).expanduser(), args.weeks, args.today)
+        print(f"Wrote {out} ({out.stat().st_size // 1024} KB): open it in any browser, no network needed.")
+        return EXIT_OK
     if args.command in ("runs", "explain", "feel", "intent", "activity", "rest"):
         from kindpace import runs
         from pipeline.corrections import CorrectionError

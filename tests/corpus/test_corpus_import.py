@@ -151,3 +151,25 @@ def test_every_corpus_activity_gets_a_verdict_or_a_stated_reason(imported):
     assert len(runs) >= 50 and sum(v["category"] != "not_assessed" for v in runs) >= 30
     # the Forerunner 955 run carries the runner's own feel and RPE: kept as the self-report
     assert any(v["self_report_source"] == "watch" for v in runs)
+
+
+def test_the_report_on_the_corpus_runs_draws_each_run_of_the_latest_week(imported, tmp_path):
+    """`kindpace report` over the corpus's running activities, ending at the last of them."""
+    from zoneinfo import ZoneInfo
+
+    from kindpace.config import Config
+    from kindpace.report import write_report
+    from pipeline.assess import RUNNING_SPORTS
+    from pipeline.ceiling import ProfileVersion
+
+    store, _, _ = imported
+    cfg = Config(store=store.root, profiles=(ProfileVersion(age=40, conversational_pace_s_per_km=360.0),),
+                 timezone="UTC")
+    runs = [a for a in store.read("activities").to_pylist() if a["sport"] in RUNNING_SPORTS]
+    last = max(a["start_time"] for a in runs).astimezone(ZoneInfo("UTC")).date()
+    page = write_report(store, cfg, tmp_path / "report.html", weeks=8, today=last)
+    text = page.read_text(encoding="utf-8")
+    assert 'id="weekly-chart"' in text and 'id="rhythm-chart"' in text
+    week = {a["activity_id"] for a in runs if a["start_time"].isocalendar()[:2] == last.isocalendar()[:2]}
+    assert text.count('<article class="run">') == len(week) >= 1
+    assert page.stat().st_size < 400_000 and "http" not in text.replace("http://www.w3.org", "")
