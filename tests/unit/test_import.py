@@ -91,6 +91,9 @@ def test_tables_read_back_with_the_documented_schemas(tmp_path: Path):
     from pipeline.amend import change
 
     change(store, "me", store.read("activities").to_pylist()[0], "set_name", "Morning loop")
+    from pipeline.summaries import set_rest_week
+
+    set_rest_week(store, "me", "2026-W49")
     from pipeline.sync import SourceSpec, sync
 
     (tmp_path / "watch").mkdir()
