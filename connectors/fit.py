@@ -14,6 +14,7 @@ declared field always beats a component expansion, and a value beats None.
 from __future__ import annotations
 
 import io
+import os
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -64,12 +65,48 @@ def looks_like_fit(data: bytes) -> bool:
     return len(data) >= 12 and data[8:12] == FIT_MAGIC
 
 
-def decode_fit(data: bytes, path: str) -> list[DecodedActivity]:
-    """Decode one FIT file into one activity per session, or raise an InputError naming the reason."""
+# The fields the connector reads, per message: what the vectorized decoder converts.
+FIELDS_USED: dict[str, set[str]] = {
+    "file_id": {"type", "manufacturer", "product", "garmin_product", "serial_number"},
+    "activity": {"timestamp", "local_timestamp"},
+    "session": {"start_time", "timestamp", "sport", "sub_sport", "total_distance", "total_timer_time",
+                "total_elapsed_time", "total_ascent", "total_descent", "avg_heart_rate", "max_heart_rate",
+                "workout_feel", "workout_rpe", "unknown_192", "unknown_193"},
+    "lap": {"start_time", "timestamp", "total_elapsed_time", "total_timer_time", "total_distance",
+            "enhanced_avg_speed", "avg_speed", "avg_heart_rate", "max_heart_rate", "total_ascent", "total_descent",
+            "lap_trigger", "intensity", "sport", "sub_sport"},
+    "record": {"timestamp", "position_lat", "position_long", "enhanced_altitude", "altitude", "heart_rate",
+               "cadence", "fractional_cadence", "enhanced_speed", "speed", "distance", "power", "temperature"},
+    "event": {"timestamp", "event", "event_type"},
+    "device_info": {"timestamp", "source_type", "antplus_device_type", "ble_device_type", "local_device_type",
+                    "device_type"},
+    "timestamp_correlation": {"timestamp", "system_timestamp"},
+    "workout": {"wkt_name"},
+}
+DECODERS = ("fitvec", "fitparse")
+
+
+def default_decoder() -> str:
+    """KINDPACE_FIT_DECODER (`kindpace import --decoder`), else the vectorized decoder."""
+    chosen = os.environ.get("KINDPACE_FIT_DECODER", "fitvec")
+    return chosen if chosen in DECODERS else "fitvec"
+
+
+def decode_fit(data: bytes, path: str, decoder: str | None = None) -> list[DecodedActivity]:
+    """Decode one FIT file into one activity per session, or raise an InputError naming the reason.
+
+    The vectorized decoder (connectors/fitvec.py) reads every whole file without developer fields;
+    fitparse (with fitdecode behind it) reads the rest: damaged files, whose salvage rules were built on
+    those two, and files with developer fields, which fitvec does not decode yet.
+    """
     if len(data) == 0:
         raise CorruptFile(path, "empty file (0 bytes)")
     if not looks_like_fit(data):
         raise CorruptFile(path, "not a FIT file: no '.FIT' signature in the header", offset=8)
+    if (decoder or default_decoder()) == "fitvec":
+        fast = _decode_fitvec(data)
+        if fast is not None:
+            return _activities(fast, path)
     decoded = _decode_fitparse(data)
     if decoded.error is not None and not _is_crc_error(decoded.error):
         # fitparse stopped early for a reason fitdecode may not share; keep whichever read further.
@@ -112,6 +149,20 @@ def _flatten(name: str, fields: Iterable[Any]) -> _Message:
             if is_declared:
                 declared.add(key)
     return _Message(name, values, dev)
+
+
+def _decode_fitvec(data: bytes) -> _Decoded | None:
+    """The file through fitvec, or None where fitparse should read it (see decode_fit)."""
+    from connectors import fitvec
+
+    try:
+        framing = fitvec.frame(data)
+    except fitvec.FitFormatError:
+        return None
+    if framing.error is not None or not all(framing.crc_ok) or any(d.dev_fields for d in framing.definitions):
+        return None
+    found, _ = fitvec.messages(data, set(_WANTED), FIELDS_USED, framing=framing)
+    return _Decoded([_Message(m.name, m.values, [], m.segment) for m in found], "fitvec", None)
 
 
 def _decode_fitparse(data: bytes) -> _Decoded:
@@ -264,8 +315,8 @@ def _activities(decoded: _Decoded, path: str) -> list[DecodedActivity]:
     notes: list[str] = []
     if not types:
         notes.append("no file_id message: treated as an activity because it holds records")
-    if decoded.decoder != "fitparse":
-        notes.append(f"decoded with {decoded.decoder}: fitparse could not decode this file")
+    if decoded.decoder == "fitdecode":
+        notes.append("decoded with fitdecode: fitparse could not decode this file")
     if clock_note:
         notes.append(clock_note)
     partial = decoded.error

@@ -24,6 +24,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
 def _wait(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--wait", type=float, default=None, metavar="SECONDS",
                         help="wait this long for another writer to finish (default 600); then exit 3")
+    parser.add_argument("--decoder", choices=("fitvec", "fitparse"), default=None,
+                        help="FIT decoder: fitvec (vectorized, the default) or fitparse (the reference)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p = sub.add_parser("reimport", help="rebuild every table from the originals the store keeps")
     p.add_argument("--json", action="store_true")
+    _wait(p)
     _common(p)
     p = sub.add_parser("runs", help="every run with its verdict: gentle, borderline, harder, or why not assessed")
     p.add_argument("--json", action="store_true", help="a JSON list, one object per activity")
@@ -308,6 +311,8 @@ def _import(cfg: config_mod.Config, args: argparse.Namespace) -> int:
 
     if getattr(args, "wait", None) is not None:
         os.environ["KINDPACE_LOCK_WAIT_S"] = str(args.wait)
+    if getattr(args, "decoder", None) is not None:
+        os.environ["KINDPACE_FIT_DECODER"] = args.decoder
 
     try:
         # Bad paths and an unwritable store are said plainly before Prefect starts (it takes seconds).
