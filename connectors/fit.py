@@ -95,9 +95,8 @@ def default_decoder() -> str:
 def decode_fit(data: bytes, path: str, decoder: str | None = None) -> list[DecodedActivity]:
     """Decode one FIT file into one activity per session, or raise an InputError naming the reason.
 
-    The vectorized decoder (connectors/fitvec.py) reads every whole file without developer fields;
-    fitparse (with fitdecode behind it) reads the rest: damaged files, whose salvage rules were built on
-    those two, and files with developer fields, which fitvec does not decode yet.
+    The vectorized decoder (connectors/fitvec.py) reads every whole file; fitparse (with fitdecode behind
+    it) reads damaged ones, whose salvage rules were built on those two.
     """
     if len(data) == 0:
         raise CorruptFile(path, "empty file (0 bytes)")
@@ -159,10 +158,10 @@ def _decode_fitvec(data: bytes) -> _Decoded | None:
         framing = fitvec.frame(data)
     except fitvec.FitFormatError:
         return None
-    if framing.error is not None or not all(framing.crc_ok) or any(d.dev_fields for d in framing.definitions):
+    if framing.error is not None or not all(framing.crc_ok):
         return None
     found, _ = fitvec.messages(data, set(_WANTED), FIELDS_USED, framing=framing)
-    return _Decoded([_Message(m.name, m.values, [], m.segment) for m in found], "fitvec", None)
+    return _Decoded([_Message(m.name, m.values, m.dev, m.segment) for m in found], "fitvec", None)
 
 
 def _decode_fitparse(data: bytes) -> _Decoded:

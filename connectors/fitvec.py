@@ -518,25 +518,110 @@ def messages(data: bytes, wanted: set[str] | None = None, keep: dict[str, set[st
     With `keep` (message name -> field names), only those fields (and what they are made from)."""
     framing = framing or frame(data)
     groups = decode_groups(data, framing)
-    if wanted is not None:
-        groups = [g for g in groups if _message_name(g.definition.global_num) in wanted]
+    if wanted is not None:  # what was asked, what carries developer fields, and what describes those
+        groups = [g for g in groups if _message_name(g.definition.global_num) in wanted or g.dev
+                  or g.definition.global_num == FIELD_DESCRIPTION]
+    if keep is not None:
+        keep = {**keep, "field_description": _DESCRIPTION_FIELDS}
     named = named_columns(groups, keep)
     _compressed_timestamps(framing, named)
+    dev = _developer_values(groups, named)
     rows: list[tuple[int, Message]] = []
     for global_num, table in named.items():
         name = _message_name(global_num)
-        if wanted is not None and name not in wanted:
-            continue
         keys = list(table["values"])
         columns = [table["values"][k] for k in keys]
         for i, position in enumerate(table["order"].tolist()):
+            if wanted is not None and name not in wanted and position not in dev:
+                continue
             values = {k: c[i] for k, c in zip(keys, columns, strict=True) if c[i] is not None}
-            rows.append((position, Message(name, values, [], int(framing.segments[position]))))
+            rows.append((position, Message(name, values, dev.get(position, []), int(framing.segments[position]))))
     rows.sort(key=lambda item: item[0])
     error = framing.error
     if error is None and not all(framing.crc_ok):
         error = "file CRC mismatch"
     return [m for _, m in rows], error
+
+
+FIELD_DESCRIPTION = 206
+_DESCRIPTION_FIELDS = {"developer_data_index", "field_definition_number", "fit_base_type_id", "field_name", "units"}
+
+
+def _developer_values(groups: list[RawGroup], named: dict[int, dict[str, Any]]
+                      ) -> dict[int, list[tuple[int, int, str, str | None, Any]]]:
+    """Developer fields per message (by file position), named and typed by the field_description in
+    force there (the last one before it: apps may describe a field number anew mid-file), as
+    (developer data index, field number, name, units, value), the way fitparse gives them."""
+    if not any(g.dev for g in groups):
+        return {}
+    described: dict[tuple[int, int], list[tuple[int, str, str | None, int]]] = {}
+    table = named.get(FIELD_DESCRIPTION)
+    if table is not None:
+        v = table["values"]
+        n = len(table["order"])
+
+        def cell(name: str, i: int) -> Any:
+            column = v.get(name)
+            return None if column is None else column[i]
+
+        base_numbers = {name: number for number, name in _profile()["types"]["fit_base_type"].items()}
+        for i, position in enumerate(table["order"].tolist()[:n]):
+            index, number, base = cell("developer_data_index", i), cell("field_definition_number", i), \
+                cell("fit_base_type_id", i)
+            base = base_numbers.get(base, base) if isinstance(base, str) else base
+            if index is None or number is None or base is None:
+                continue
+            name = cell("field_name", i) or f"unnamed_dev_field_{number}"
+            described.setdefault((int(index), int(number)), []).append((position, name, cell("units", i), int(base)))
+    out: dict[int, list[tuple[int, int, str, str | None, Any]]] = {}
+    for g in groups:
+        if not g.dev:
+            continue
+        order = ">" if g.definition.big_endian else "<"
+        positions = g.order
+        columns = []
+        for (index, number), block in g.dev.items():
+            options = described.get((index, number)) or [(-1, f"unnamed_dev_field_{number}", None, 0x0D)]
+            starts = np.array([o[0] for o in options])
+            which = np.clip(np.searchsorted(starts, positions, side="right") - 1, 0, len(options) - 1)
+            names, units, values = [None] * len(positions), [None] * len(positions), [None] * len(positions)
+            for k in np.unique(which).tolist():
+                rows = np.flatnonzero(which == k)
+                _, name, unit, base = options[k]
+                decoded = _dev_column(block[rows], base, order)
+                for r, value in zip(rows.tolist(), decoded, strict=True):
+                    names[r], units[r], values[r] = name, unit, value
+            columns.append((index, number, names, units, values))
+        for row, position in enumerate(positions.tolist()):
+            out[position] = [(i, n, nm[row], un[row], va[row]) for i, n, nm, un, va in columns]
+    return out
+
+
+def _dev_column(block: np.ndarray, base: int, order: str) -> list[Any]:
+    base = base if base in BASE_TYPES else _BASE_BY_NUMBER.get(base & 0x1F, 0x0D)
+    code, width, invalid = BASE_TYPES[base]
+    rows, size = block.shape
+    if code == "S":
+        return [_text(bytes(r)) for r in block]
+    if size == 0 or size % width:
+        return [None] * rows
+    values = np.ascontiguousarray(block).view(np.dtype(order + code)).reshape(rows, size // width)
+    if code in ("f4", "f8"):
+        unsigned = np.dtype(order + ("u4" if code == "f4" else "u8"))
+        bits = np.ascontiguousarray(block).view(unsigned).reshape(values.shape)
+        bad = (bits == (0xFFFFFFFF if code == "f4" else 0xFFFFFFFFFFFFFFFF)) | ~np.isfinite(values)
+    else:
+        bad = values == invalid
+    listed = values.tolist()
+    out: list[Any] = []
+    for r in range(rows):
+        if bad[r].all():
+            out.append(None)
+        elif size // width == 1:
+            out.append(listed[r][0])
+        else:
+            out.append(tuple(None if b else x for x, b in zip(listed[r], bad[r].tolist(), strict=True)))
+    return out
 
 
 def _compressed_timestamps(framing: Framing, named: dict[int, dict[str, Any]]) -> None:

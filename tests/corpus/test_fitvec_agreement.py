@@ -1,10 +1,11 @@
 """The vectorized FIT decoder (connectors/fitvec.py) against fitparse on every FIT file of the corpus.
 
 For each file, the messages the connector reads (file_id, activity, session, lap, record, event,
-device_info, timestamp_correlation, workout) must come in the same order, and every field the connector
-uses must be equal (floats to 1e-9), read through the same name chains the connector uses
-(`enhanced_speed` else `speed`, ...). Where fitparse stopped early on a damaged file, the messages it did
-decode must agree.
+device_info, timestamp_correlation, workout, and any message carrying developer fields) must come in the
+same order, every field the connector uses must be equal (floats to 1e-9), read through the same name
+chains the connector uses (`enhanced_speed` else `speed`, ...), and so must every developer field (data
+index, field number, name, units, value). Where fitparse stopped early on a damaged file, the messages it
+did decode must agree.
 
 Differences allowed, each for a reason:
 - NEWER_PROFILE: fitparse 1.2 carries an older FIT profile, so it gives a number where the Garmin FIT
@@ -97,14 +98,16 @@ def test_fitvec_agrees_with_fitparse(row: dict[str, str], corpus: Path):
     except ValueError as exc:  # not a FIT file at all: fitparse must have refused it too
         assert reference.error is not None and not reference.messages, exc
         return
-    theirs = [m for m in reference.messages if m.name in CHAINS]
-    mine = [m for m in ours if m.name in CHAINS]
+    theirs = [m for m in reference.messages if m.name in CHAINS or m.dev]
+    mine = [m for m in ours if m.name in CHAINS or m.dev]
     if reference.error is not None:  # fitparse stopped early: what it decoded must agree
         mine = mine[:len(theirs)]
     assert [m.name for m in mine] == [m.name for m in theirs]
     wrong = []
     for index, (a, b) in enumerate(zip(mine, theirs, strict=True)):
-        for keys in CHAINS[a.name]:
+        if len(a.dev) != len(b.dev) or not all(x[:4] == y[:4] and _same(x[4], y[4]) for x, y in zip(a.dev, b.dev)):
+            wrong.append((index, a.name, "developer fields", a.dev, b.dev))
+        for keys in CHAINS.get(a.name, []):
             (key, u), (_, v) = _first(a.values, keys), _first(b.values, keys)
             if _same(u, v) or _newer_profile(key or "", u, v) or (name, a.name, keys[0]) in KNOWN:
                 continue
