@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_STORE := .kindpace/demo-store
 
-.PHONY: demo test test-fast lint docs
+.PHONY: demo test test-fast lint docs bench
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,3 +32,8 @@ lint: $(BIN)/.installed
 
 docs: $(BIN)/.installed
 	$(BIN)/python -m schemas.docgen > docs/schema.md
+
+# On demand, never in CI: decode and import throughput against fitparse, fitdecode and the FIT SDK on the
+# corpus (several minutes: the peers are slow). Prints a table of ratios, writes bench/results.json.
+bench: $(BIN)/.installed
+	$(BIN)/python bench/bench.py --json bench/results.json
