@@ -148,7 +148,8 @@ ACTIVITIES = pa.schema(
         col("product", pa.string(), "", "Device product name or number."),
         col("device_serial", pa.string(), "", "Device serial number."),
         col("source_format", pa.string(), "", "fit, gpx or tcx.", False),
-        col("decoder", pa.string(), "", "Library that decoded the file (fitparse, fitdecode, gpxpy).", False),
+        col("decoder", pa.string(), "", "What decoded the file: fitvec (kindpace's FIT decoder), fitparse, "
+            "fitdecode, gpxpy or xml.etree (TCX).", False),
         col("source_sha256", pa.string(), "", "sha256 of the file kept as originals/<sha256>.", False),
         col("source_path", pa.string(), "", "Path the file was imported from.", False),
         col("session_index", pa.int32(), "", "Session number within the file (multisport).", False),

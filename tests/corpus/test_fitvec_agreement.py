@@ -105,7 +105,9 @@ def test_fitvec_agrees_with_fitparse(row: dict[str, str], corpus: Path):
     assert [m.name for m in mine] == [m.name for m in theirs]
     wrong = []
     for index, (a, b) in enumerate(zip(mine, theirs, strict=True)):
-        if len(a.dev) != len(b.dev) or not all(x[:4] == y[:4] and _same(x[4], y[4]) for x, y in zip(a.dev, b.dev)):
+        same_dev = len(a.dev) == len(b.dev) and all(
+            x[:4] == y[:4] and _same(x[4], y[4]) for x, y in zip(a.dev, b.dev, strict=True))
+        if not same_dev:
             wrong.append((index, a.name, "developer fields", a.dev, b.dev))
         for keys in CHAINS.get(a.name, []):
             (key, u), (_, v) = _first(a.values, keys), _first(b.values, keys)
