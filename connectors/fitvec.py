@@ -579,12 +579,14 @@ def _developer_values(groups: list[RawGroup], named: dict[int, dict[str, Any]]
             continue
         order = ">" if g.definition.big_endian else "<"
         positions = g.order
-        columns = []
+        columns: list[tuple[int, int, list[Any], list[Any], list[Any]]] = []
         for (index, number), block in g.dev.items():
             options = described.get((index, number)) or [(-1, f"unnamed_dev_field_{number}", None, 0x0D)]
             starts = np.array([o[0] for o in options])
             which = np.clip(np.searchsorted(starts, positions, side="right") - 1, 0, len(options) - 1)
-            names, units, values = [None] * len(positions), [None] * len(positions), [None] * len(positions)
+            names: list[Any] = [None] * len(positions)
+            units: list[Any] = [None] * len(positions)
+            values: list[Any] = [None] * len(positions)
             for k in np.unique(which).tolist():
                 rows = np.flatnonzero(which == k)
                 _, name, unit, base = options[k]
