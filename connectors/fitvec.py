@@ -394,13 +394,13 @@ def named_columns(groups: list[RawGroup], keep: dict[str, set[str]] | None = Non
         columns: dict[str, np.ndarray] = {}
         raws: dict[int, Any] = {}
         at = 0
+        needed = None if keep is None else _needed(global_num, frozenset(keep.get(_message_name(global_num), ())))
         for g in parts:
             m = len(g.order)
-            wanted = None if keep is None else keep.get(_message_name(global_num), set())
             for num, raw in g.fields.items():
                 profile = _field_profile(global_num, num)
                 name = profile["name"] if profile else f"unknown_{num}"
-                if wanted is not None and name not in wanted and not _feeds(profile, global_num, wanted):
+                if needed is not None and name not in needed:
                     continue
                 column = columns.setdefault(name, np.full(n, None, dtype=object))
                 column[at:at + m] = convert(raw, profile)
@@ -421,17 +421,22 @@ def named_columns(groups: list[RawGroup], keep: dict[str, set[str]] | None = Non
     return out
 
 
-def _feeds(profile: dict[str, Any] | None, global_num: int, wanted: set[str]) -> bool:
-    """Whether a field is needed for a wanted one: a component source, a sub-field or its reference."""
-    if profile is None:
-        return False
-    fields = _profile()["messages"][global_num]["fields"]
-    if any(fields.get(c, {}).get("name") in wanted for c in profile["components"]):
-        return True
-    if any(sub["name"] in wanted for sub in profile["sub_fields"]):
-        return True
-    return any(ref["name"] == profile["name"] for f in fields.values() if f["name"] in wanted
-               for sub in f["sub_fields"] for ref in sub["map"])
+@functools.cache
+def _needed(global_num: int, wanted: frozenset[str]) -> frozenset[str]:
+    """The wanted fields of a message and those they are made from: component sources, fields whose
+    sub-fields are wanted, and the reference fields that choose those sub-fields."""
+    message = _profile()["messages"].get(global_num)
+    if message is None:
+        return wanted
+    needed = set(wanted)
+    for f in message["fields"].values():
+        components = {message["fields"].get(c, {}).get("name") for c in f["components"]}
+        subs = {sub["name"] for sub in f["sub_fields"]}
+        if components & wanted or subs & wanted:
+            needed.add(f["name"])
+        if f["name"] in wanted or subs & wanted:
+            needed |= {ref["name"] for sub in f["sub_fields"] for ref in sub["map"]}
+    return frozenset(needed)
 
 
 def _expand(global_num: int, columns: dict[str, np.ndarray], raws: dict[Any, Any], n: int) -> None:

@@ -16,6 +16,7 @@ import math
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -74,7 +75,7 @@ def decode_tcx(data: bytes, path: str) -> list[DecodedActivity]:
     if skipped:  # say on every decoded activity that some of the file was left out, and why
         note = f"{len(skipped)} other activit{'y' if len(skipped) == 1 else 'ies'} in the file skipped: " + \
             "; ".join(sorted(set(skipped)))
-        decoded = [_with_warning(d, note) for d in decoded]
+        decoded = [replace(d, warnings=(*d.warnings, note)) for d in decoded]
     return decoded
 
 
@@ -239,12 +240,6 @@ def _bpm(element: ET.Element | None) -> int | None:
         return None
     value = _number(_child_text(element, "Value"))
     return round(value) if value is not None and 0 <= value < 32767.5 else None
-
-
-def _with_warning(activity: DecodedActivity, note: str) -> DecodedActivity:
-    from dataclasses import replace
-
-    return replace(activity, warnings=(*activity.warnings, note))
 
 
 def _local(tag: Any) -> str:

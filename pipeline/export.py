@@ -65,24 +65,16 @@ class Written:
     rows: int
 
 
-def _local_day(table: pa.Table, column: str) -> np.ndarray:
-    local = table[column].to_pylist()
-    return np.array([None if t is None else t.date() for t in local], dtype=object)
-
-
-def _in_range(days: np.ndarray, since: date | None, until: date | None) -> np.ndarray:
-    keep = np.array([d is not None for d in days], dtype=bool)
-    if since is not None:
-        keep &= np.array([d is not None and d >= since for d in days], dtype=bool)
-    if until is not None:
-        keep &= np.array([d is not None and d <= until for d in days], dtype=bool)
-    return keep
-
-
 def _activities(store: Store, athlete_id: str, since: date | None, until: date | None) -> pa.Table:
+    """The runner's activities whose local start date is within [since, until]."""
     acts = store.read("activities")
-    acts = acts.filter(pc.equal(acts["athlete_id"], athlete_id))
-    return acts.filter(pa.array(_in_range(_local_day(acts, "start_time_local"), since, until)))
+    keep = pc.equal(acts["athlete_id"], athlete_id)
+    day = pc.cast(acts["start_time_local"], pa.date32())
+    if since is not None:
+        keep = pc.and_(keep, pc.greater_equal(day, pa.scalar(since, pa.date32())))
+    if until is not None:
+        keep = pc.and_(keep, pc.less_equal(day, pa.scalar(until, pa.date32())))
+    return acts.filter(pc.fill_null(keep, False))
 
 
 def _runs(store: Store, athlete_id: str, since: date | None, until: date | None) -> pa.Table:

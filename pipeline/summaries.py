@@ -204,11 +204,17 @@ def week_message(row: dict[str, Any]) -> str:
     return text
 
 
-def refresh(store: Store, athlete_id: str, zone_name: str, s: SummarySettings = DEFAULT_SUMMARY) -> bool:
+def refresh(store: Store, athlete_id: str, zone_name: str, s: SummarySettings = DEFAULT_SUMMARY, *,
+            activities: list[dict[str, Any]] | None = None,
+            verdicts: dict[str, dict[str, Any]] | None = None) -> bool:
     """Rewrite the `weekly` and `monthly` tables of one runner (call under the writer lock); only the
-    tables whose rows changed are written. Returns True when something was written."""
-    activities = [a for a in store.read("activities").to_pylist() if a["athlete_id"] == athlete_id]
-    verdicts = {v["activity_id"]: v for v in store.read("gentleness").to_pylist() if v["athlete_id"] == athlete_id}
+    tables whose rows changed are written. Returns True when something was written. A caller that has
+    the runner's activities and verdicts at hand passes them instead of having them read again."""
+    if activities is None:
+        activities = [a for a in store.read("activities").to_pylist() if a["athlete_id"] == athlete_id]
+    if verdicts is None:
+        verdicts = {v["activity_id"]: v for v in store.read("gentleness").to_pylist()
+                    if v["athlete_id"] == athlete_id}
     rest = {r["week"] for r in store.read("rest_weeks").to_pylist() if r["athlete_id"] == athlete_id}
     weeks = weekly_rows(activities, verdicts, zone_name, rest, athlete_id, s)
     months = monthly_rows(activities, verdicts, zone_name, weeks, athlete_id)

@@ -181,7 +181,8 @@ def judge(store: Store, athlete_id: str, ctx: Context, *, activity_ids: Iterable
         targets = [a for a in activities if everything or a["activity_id"] in wanted
                    or a["activity_id"] not in mine or mine[a["activity_id"]]["source_sha256"] != a["source_sha256"]]
         if not targets and set(mine) <= present:
-            summaries.refresh(store, athlete_id, ctx.timezone, ctx.summary)  # writes only what changed
+            summaries.refresh(store, athlete_id, ctx.timezone, ctx.summary,  # writes only what changed
+                              activities=activities, verdicts=mine)
             return []  # nothing to judge and nothing gone: the tables stay as they are, byte for byte
         rows = {k: v for k, v in mine.items() if k in present}
         excursions: dict[str, list[dict[str, Any]]] = {a: [] for a in rows}
@@ -205,7 +206,8 @@ def judge(store: Store, athlete_id: str, ctx: Context, *, activity_ids: Iterable
         kept_exc = [e for e in old_exc if e["athlete_id"] != athlete_id]
         kept_exc += [e for r in ordered for e in excursions.get(r["activity_id"], [])]
         store.replace_table("excursions", pa.Table.from_pylist(kept_exc, schema=EXCURSIONS))
-        summaries.refresh(store, athlete_id, ctx.timezone, ctx.summary)
+        summaries.refresh(store, athlete_id, ctx.timezone, ctx.summary, activities=activities,
+                          verdicts={r["activity_id"]: r for r in ordered})
     return changes
 
 

@@ -60,7 +60,7 @@ def test_weeks_follow_the_local_calendar_across_the_dst_change():
 
 def test_week_totals_rhythm_trend_and_ramp_by_hand():
     w = _weeks()
-    assert w["2026-W41"] | {} == w["2026-W41"]  # a plain dict
+    assert w["2026-W41"]["distance_m"] == (40 + 35 + 45) * 150.0  # 150 m a minute in every run here
     assert (w["2026-W41"]["gentle_runs"], w["2026-W41"]["borderline_runs"], w["2026-W41"]["harder_runs"]) == (1, 1, 1)
     assert w["2026-W41"]["time_on_feet_s"] == (40 + 35 + 45) * 60  # the walk is not running time
     # calm: 40 + 17.5 + 45 of 120 assessed minutes
