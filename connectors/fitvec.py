@@ -1,26 +1,28 @@
-"""A vectorized FIT decoder: one pass over the framing, then every run of data messages that share a
+"""A vectorized FIT decoder: one pass over the framing, then every group of data messages that share a
 definition decoded at once into NumPy columns.
 
 1. Framing (`frame`): file headers (chained FIT files included), definition messages (developer field
-   definitions too), and the offset of every data message, grouped by its definition. A run of data
-   messages with the same header is found with one NumPy comparison over the header bytes at the
-   message stride, so a long run of records costs a few array operations, not a Python step each.
-   The file CRC is checked (CRC-16/ARC, `fastcrc`).
-2. Decoding (`decode`): each group's bytes gathered into a (messages x size) array and viewed through a
-   structured dtype in the definition's byte order; invalid sentinels become missing values.
-3. Meaning, from the Garmin FIT SDK's published profile (`garmin_fit_sdk.Profile`, data, not hand-typed):
-   field names, scale and offset, enum names, date_time, strings, sub-fields chosen by their reference
-   field, and components (such as `compressed_speed_distance` -> speed and an accumulated distance).
+   definitions too) and the start of every data message. The walk is the only step per message: a
+   table from header byte to message size and one list append; the file CRC is checked
+   (CRC-16/ARC, `fastcrc`).
+2. Decoding (`decode_groups`): each definition's messages gathered into one (messages x size) block and
+   viewed through a structured dtype in the definition's byte order; invalid sentinels marked. A
+   selection decodes only the messages and fields asked for.
+3. Meaning (`named_columns`), from the Garmin FIT SDK's published profile (`garmin_fit_sdk.Profile`, data,
+   not hand-typed): field names, scale and offset, enum names, date_time, strings, sub-fields chosen by
+   their reference field, components (such as `compressed_speed_distance` -> speed and an accumulated
+   distance), compressed timestamps and developer fields named by their field_description.
 
-The result is columnar (`FitColumns`: per message name, columns in file order). `messages()` turns it into
-the per-message dictionaries the connector has used with fitparse, for comparison and the transition.
+`decode` gives columns (`Columns` per message type: numbers stay float64 arrays, NaN where invalid);
+`messages` turns them into one dictionary per message, the way fitparse gives them, for comparison.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -75,13 +77,17 @@ def _crc16(data: bytes) -> int:
 
 
 def frame(data: bytes) -> Framing:
+    """Headers, definitions and the place of every data message, file by file (chained files too).
+
+    The walk is sequential (a message's size depends on its header), so it is kept to the least Python per
+    message: a 256-entry table from header byte to message size, rebuilt entry by entry at each
+    definition, and one list append. Which definition each message uses, and the compressed-timestamp
+    offsets, are then read from the header bytes with NumPy.
+    """
     buf = np.frombuffer(data, dtype=np.uint8)
     definitions: list[Definition] = []
-    known: dict[tuple[Any, ...], int] = {}
-    def_parts: list[np.ndarray] = []
-    off_parts: list[np.ndarray] = []
-    ts_parts: list[np.ndarray] = []
-    seg_parts: list[np.ndarray] = []
+    known: dict[bytes, int] = {}
+    parts: list[tuple[np.ndarray, np.ndarray, int]] = []  # (message start, definition, segment)
     crc_ok: list[bool] = []
     error = None
     pos, n, segment = 0, len(data), 0
@@ -99,108 +105,124 @@ def frame(data: bytes) -> Framing:
             crc_ok.append(False)
             error = f"file ends at byte {n}, before the {end + 2} its header announces"
             end = min(end, n)
-        local: dict[int, int] = {}
+        step = [0] * 256  # header byte -> whole message size; 0: a definition, or a local type not defined yet
+        local = [-1] * 16  # local type -> definition
+        epochs: list[tuple[int, list[int]]] = []  # (first message, local table) each time a definition changes it
+        starts: list[int] = []
         p = start
-        defs_i: list[int] = []
-        offs: list[int] = []
-        tss: list[int] = []
         while p < end:
-            h = data[p]
-            if h & 0x80:  # compressed timestamp header: a data message
-                d = local.get((h >> 5) & 0x03)
-                kind_mask, compressed = 0xE0, True
-            elif h & 0x40:  # definition message
-                if p + 6 > end:
-                    error = f"definition cut short at byte {p}"
-                    break
-                big = data[p + 2] == 1
-                global_num = int.from_bytes(data[p + 3:p + 5], "big" if big else "little")
-                count = data[p + 5]
-                q = p + 6 + 3 * count
-                raw = data[p + 6:q]
-                fields = tuple((raw[i], raw[i + 1], raw[i + 2]) for i in range(0, len(raw), 3))
-                dev: tuple[tuple[int, int, int], ...] = ()
-                if h & 0x20:
-                    if q >= end:
-                        error = f"definition cut short at byte {p}"
-                        break
-                    dev_count = data[q]
-                    raw = data[q + 1:q + 1 + 3 * dev_count]
-                    dev = tuple((raw[i], raw[i + 1], raw[i + 2]) for i in range(0, len(raw), 3))
-                    q += 1 + 3 * dev_count
-                if q > end:
-                    error = f"definition cut short at byte {p}"
-                    break
-                key = (global_num, big, fields, dev)
-                if key not in known:
-                    known[key] = len(definitions)
-                    definitions.append(Definition(global_num, big, fields, dev))
-                local[h & 0x0F] = known[key]
-                p = q
+            size = step[data[p]]
+            if size:
+                starts.append(p)
+                p += size
                 continue
-            else:  # normal header: a data message
-                d = local.get(h & 0x0F)
-                kind_mask, compressed = 0xFF, False
-            if d is None:
+            h = data[p]
+            if not h & 0x40 or h & 0x80:
                 error = f"data message at byte {p} uses local type {h & 0x0F} before any definition of it"
                 break
-            stride = definitions[d].size + 1
-            # a run of messages with this same header: one comparison over the header bytes at the stride
-            run = 1
-            if p + 2 * stride <= end and (data[p + stride] & kind_mask) == (h & kind_mask):
-                last = min(end - stride, p + stride * 4096)
-                heads = buf[p:last + 1:stride]
-                same = (heads & kind_mask) == (h & kind_mask)
-                run = int(np.argmin(same)) if not same.all() else len(heads)
-            if p + run * stride > end:
-                run = (end - p) // stride
-                if run == 0:
-                    error = f"data message at byte {p} runs past the end of the data"
+            if p + 6 > end:
+                error = f"definition cut short at byte {p}"
+                break
+            q = p + 6 + 3 * data[p + 5]
+            if h & 0x20:
+                if q >= end:
+                    error = f"definition cut short at byte {p}"
                     break
-            defs_i.extend([d] * run)
-            positions = range(p + 1, p + 1 + run * stride, stride)
-            offs.extend(positions)
-            if compressed:
-                tss.extend((buf[p:p + run * stride:stride] & 0x1F).tolist())
-            else:
-                tss.extend([-1] * run)
-            p += run * stride
-        seg_parts.append(np.full(len(defs_i), segment, dtype=np.int16))
-        def_parts.append(np.array(defs_i, dtype=np.int32))
-        off_parts.append(np.array(offs, dtype=np.int64))
-        ts_parts.append(np.array(tss, dtype=np.int16))
+                q += 1 + 3 * data[q]
+            if q > end:
+                error = f"definition cut short at byte {p}"
+                break
+            key = data[p + 2:q] if not h & 0x20 else b"D" + data[p + 2:q]  # files repeat definitions byte for byte
+            if key not in known:
+                known[key] = len(definitions)
+                definitions.append(_definition(data, p, q, bool(h & 0x20)))
+            kind = h & 0x0F
+            local[kind] = known[key]
+            size = definitions[known[key]].size + 1
+            for reserved in (0x00, 0x10, 0x20, 0x30):  # data headers' bits 4-5 are reserved: ignored
+                step[kind | reserved] = size
+            if kind < 4:  # compressed-timestamp headers name local types 0-3 in bits 5-6
+                step[0x80 | kind << 5:0x80 | (kind + 1) << 5] = [size] * 32
+            epochs.append((len(starts), list(local)))
+            p = q
+        if p > end:  # the last message runs past the end of the data
+            cut = starts.pop()
+            error = error or f"data message at byte {cut} runs past the end of the data"
+        if starts:
+            at = np.array(starts, dtype=np.int64)
+            heads = buf[at]
+            compressed = (heads & 0x80) != 0
+            kinds = np.where(compressed, (heads >> 5) & 0x03, heads & 0x0F)
+            first = np.array([e[0] for e in epochs], dtype=np.int64)
+            tables = np.array([e[1] for e in epochs], dtype=np.int32)
+            epoch = np.searchsorted(first, np.arange(len(at)), side="right") - 1
+            parts.append((at, tables[epoch, kinds], segment))
         pos = end + 2
         segment += 1
-    cat = (lambda parts, t: np.concatenate(parts) if parts else np.zeros(0, dtype=t))  # noqa: E731
-    return Framing(definitions, cat(def_parts, np.int32), cat(off_parts, np.int64), cat(ts_parts, np.int16),
-                   cat(seg_parts, np.int16), error, crc_ok)
+    if parts:
+        at = np.concatenate([x[0] for x in parts])
+        heads = buf[at].astype(np.int16)
+        time_offsets = np.where(heads & 0x80, heads & 0x1F, -1).astype(np.int16)
+        return Framing(definitions, np.concatenate([x[1] for x in parts]), at + 1, time_offsets,
+                       np.concatenate([np.full(len(x[0]), x[2], np.int16) for x in parts]), error, crc_ok)
+    empty = np.zeros(0, np.int64)
+    return Framing(definitions, empty.astype(np.int32), empty, empty.astype(np.int16), empty.astype(np.int16),
+                   error, crc_ok)
+
+
+def _definition(data: bytes, p: int, q: int, has_dev: bool) -> Definition:
+    """The definition message from byte p (its header) to q."""
+    big = data[p + 2] == 1
+    global_num = int.from_bytes(data[p + 3:p + 5], "big" if big else "little")
+    end = p + 6 + 3 * data[p + 5]
+    raw = data[p + 6:end]
+    fields = tuple((raw[i], raw[i + 1], raw[i + 2]) for i in range(0, len(raw), 3))
+    raw = data[end + 1:q] if has_dev else b""
+    dev = tuple((raw[i], raw[i + 1], raw[i + 2]) for i in range(0, len(raw), 3))
+    return Definition(global_num, big, fields, dev)
 
 
 # --- decoding ---------------------------------------------------------------------------------------------
 
 
 @dataclass
+class RawField:
+    """One field's raw values: `data` one per message (a row per message for array fields; for strings,
+    str or None), `valid` False where the device wrote the invalid sentinel (per element for arrays)."""
+
+    data: np.ndarray
+    valid: np.ndarray
+
+
+@dataclass
 class RawGroup:
-    """The messages of one definition: raw values per field number (a masked array: mask = invalid)."""
+    """The messages of one definition: raw values per field number."""
 
     definition: Definition
     order: np.ndarray  # position of each message in the file's sequence of data messages
-    fields: dict[int, np.ma.MaskedArray | np.ndarray]  # field number -> raw values (strings: object array)
-    base_types: dict[int, int]
+    fields: dict[int, RawField]
     dev: dict[tuple[int, int], np.ndarray]  # (developer data index, field number) -> raw bytes per message
 
 
-def _dtype(definition: Definition) -> tuple[np.dtype, dict[int, int]]:
+# Which fields to decode: global message number -> field numbers (None: all of them), or None for none.
+Select = Callable[[int], "frozenset[int] | None"]
+
+
+def _dtype(definition: Definition) -> tuple[np.dtype, list[int]]:
+    return _dtype_of(definition.fields, definition.big_endian)
+
+
+@functools.lru_cache(maxsize=4096)
+def _dtype_of(fields: tuple[tuple[int, int, int], ...], big_endian: bool) -> tuple[np.dtype, list[int]]:
     names: list[str] = []
     formats: list[Any] = []
     offsets: list[int] = []
-    bases: dict[int, int] = {}
+    bases: list[int] = []
     at = 0
-    order = ">" if definition.big_endian else "<"
-    for num, size, base in definition.fields:
+    order = ">" if big_endian else "<"
+    for num, size, base in fields:
         base = base if base in BASE_TYPES else _BASE_BY_NUMBER.get(base & 0x1F, 0x0D)
         code, width, _ = BASE_TYPES[base]
-        name = f"f{num}_{at}"
         if code == "S":
             formats.append(f"S{size}")
         elif size % width:
@@ -210,14 +232,17 @@ def _dtype(definition: Definition) -> tuple[np.dtype, dict[int, int]]:
             formats.append(order + code)
         else:
             formats.append((order + code, (size // width,)))
-        names.append(name)
+        names.append(f"f{num}_{at}")
         offsets.append(at)
-        bases[len(names) - 1] = base
+        bases.append(base)
         at += size
     return np.dtype({"names": names, "formats": formats, "offsets": offsets, "itemsize": max(at, 1)}), bases
 
 
-def decode_groups(data: bytes, framing: Framing) -> list[RawGroup]:
+def decode_groups(data: bytes, framing: Framing, select: Select | None = None) -> list[RawGroup]:
+    """Each definition's messages gathered into one (messages x size) block and viewed through a
+    structured dtype. With `select`, only the fields it names (and developer fields) are decoded, and a
+    message type it answers None for is skipped unless it carries developer fields."""
     buf = np.frombuffer(data, dtype=np.uint8)
     groups = []
     by_definition = np.argsort(framing.def_index, kind="stable")
@@ -226,45 +251,41 @@ def decode_groups(data: bytes, framing: Framing) -> list[RawGroup]:
         order = by_definition[bounds[d]:bounds[d + 1]]
         if not len(order):
             continue
-        offsets = framing.offsets[order]
+        chosen = None if select is None else select(definition.global_num)
+        if select is not None and chosen is None and not definition.dev_fields:
+            continue
         size = definition.size
-        block = buf[offsets[:, None] + np.arange(max(size, 1))] if size else np.zeros((len(order), 1), np.uint8)
-        dtype, bases = _dtype(definition)
+        block = buf[framing.offsets[order][:, None] + np.arange(size)] if size else np.zeros((len(order), 0), np.uint8)
         fixed_size = sum(s for _, s, _ in definition.fields)
-        records = np.ascontiguousarray(block[:, :max(fixed_size, 1)]).view(dtype).reshape(-1)
-        fields: dict[int, Any] = {}
-        base_of: dict[int, int] = {}
-        for i, (num, _size, _base) in enumerate(definition.fields):
-            if num in fields:
-                continue  # a field defined twice: the first wins
-            raw = records[(dtype.names or ())[i]]
-            base = bases[i]
-            base_of[num] = base
-            if base == -1:
-                fields[num] = np.ma.masked_all(len(order), dtype=np.uint8)
-                continue
-            fields[num] = _invalid_masked(raw, base)
+        fields: dict[int, RawField] = {}
+        if fixed_size and (chosen is None and select is None or chosen):
+            dtype, bases = _dtype(definition)
+            records = np.ascontiguousarray(block[:, :fixed_size]).view(dtype).reshape(-1)
+            for i, (num, _size, _base) in enumerate(definition.fields):
+                if num in fields or (chosen is not None and num not in chosen):
+                    continue  # a field defined twice: the first wins
+                fields[num] = _raw_field(records[(dtype.names or ())[i]], bases[i])
         dev = {}
         at = fixed_size
         for num, dsize, index in definition.dev_fields:
             dev[(index, num)] = block[:, at:at + dsize]
             at += dsize
-        groups.append(RawGroup(definition, order, fields, base_of, dev))
+        groups.append(RawGroup(definition, order, fields, dev))
     return groups
 
 
-def _invalid_masked(raw: np.ndarray, base: int) -> Any:
+def _raw_field(raw: np.ndarray, base: int) -> RawField:
+    if base == -1:
+        return RawField(np.zeros(len(raw), np.uint8), np.zeros(len(raw), bool))
     code, _, invalid = BASE_TYPES[base]
     if code == "S":
-        return np.array([_text(b) for b in raw], dtype=object)
+        texts = np.array([_text(b) for b in raw.tolist()], dtype=object)
+        return RawField(texts, texts != None)  # noqa: E711 (elementwise)
     if code in ("f4", "f8"):
         bits = raw.view(np.uint32 if code == "f4" else np.uint64)
-        mask = bits == (0xFFFFFFFF if code == "f4" else 0xFFFFFFFFFFFFFFFF)
-        return np.ma.MaskedArray(raw.astype(np.float64), mask=mask | ~np.isfinite(raw))
-    mask = raw == invalid
-    if raw.ndim == 2:  # an array field: invalid where every element is
-        return np.ma.MaskedArray(raw, mask=mask)
-    return np.ma.MaskedArray(raw, mask=mask)
+        bad = bits == (0xFFFFFFFF if code == "f4" else 0xFFFFFFFFFFFFFFFF)
+        return RawField(raw.astype(np.float64), ~bad & np.isfinite(raw))
+    return RawField(raw, raw != invalid)
 
 
 def _text(value: bytes) -> str | None:
@@ -292,6 +313,37 @@ def _datetimes(seconds: np.ndarray) -> list[Any]:
 
 _TIME_TYPES = ("date_time", "local_date_time")
 
+# How a column holds its values. Numbers stay float64 arrays with NaN where invalid, so a long run of
+# records never becomes Python objects: "int" (integral by type), "float", "time" (FIT seconds;
+# below RELATIVE_LIMIT they count from power-on) and "local_time". "object": names, strings, arrays.
+INT, FLOAT, TIME, LOCAL_TIME, OBJECT = "int", "float", "time", "local_time", "object"
+
+
+@dataclass
+class Columns:
+    """One message type's fields as columns, every definition of it merged, in file order."""
+
+    order: np.ndarray  # each message's position in the file's sequence of data messages
+    values: dict[str, np.ndarray] = field(default_factory=dict)
+    kinds: dict[str, str] = field(default_factory=dict)
+
+    def objects(self, name: str) -> list[Any]:
+        """A column as Python values the way fitparse gives them: None where invalid, ints, naive UTC
+        datetimes (power-on-relative times as ints), enum names."""
+        return to_objects(self.values[name], self.kinds[name])
+
+    def present(self, name: str) -> np.ndarray:
+        column = self.values[name]
+        return ~np.isnan(column) if self.kinds[name] != OBJECT else column != None  # noqa: E711 (elementwise)
+
+    def as_object(self, name: str) -> np.ndarray:
+        """Turn a numeric column into an object column (where a sub-field or component names values)."""
+        if self.kinds[name] != OBJECT:
+            column = np.empty(len(self.order), dtype=object)
+            column[:] = self.objects(name)
+            self.values[name], self.kinds[name] = column, OBJECT
+        return self.values[name]
+
 
 @dataclass
 class Message:
@@ -301,6 +353,25 @@ class Message:
     values: dict[str, Any]
     dev: list[tuple[int, int, str, str | None, Any]] = field(default_factory=list)
     segment: int = 0
+
+
+def to_objects(column: np.ndarray, kind: str) -> list[Any]:
+    if kind == OBJECT:
+        return column.tolist()  # type: ignore[no-any-return]
+    missing = np.isnan(column)
+    if kind in (TIME, LOCAL_TIME):
+        filled = np.where(missing, 0, column)
+        dates = _datetimes(filled)
+        if kind == TIME:
+            relative = (filled < RELATIVE_LIMIT).tolist()
+            dates = [int(v) if r else d for d, r, v in zip(dates, relative, filled.tolist(), strict=True)]
+    elif kind == INT:
+        dates = np.where(missing, 0, column).astype(np.int64).tolist()
+    else:
+        dates = column.tolist()
+    if missing.any():
+        return [None if m else v for v, m in zip(dates, missing.tolist(), strict=True)]
+    return dates  # type: ignore[no-any-return]
 
 
 def _field_profile(global_num: int, num: int) -> dict[str, Any] | None:
@@ -313,86 +384,87 @@ def _message_name(global_num: int) -> str:
     return message["name"] if message else f"unknown_{global_num}"
 
 
-def convert(raw: Any, profile: dict[str, Any] | None) -> np.ndarray:
-    """Raw values (masked: invalid) -> an object array of meaningful values (None where invalid)."""
-    n = len(raw)
-    out = np.empty(n, dtype=object)
-    if raw.dtype == object:  # strings
-        out[:] = list(raw)
-        return out
-    mask = np.ma.getmaskarray(raw)
-    data = np.ma.getdata(raw)
-    if data.ndim == 2:  # arrays: a list per message, None for each invalid element, None when all are
-        kind = profile["type"] if profile else None
-        for i in range(n):
-            if mask[i].all():
-                out[i] = None
-            else:
-                out[i] = [None if m else _scalar(v, profile, kind) for v, m in zip(data[i].tolist(), mask[i].tolist(),
-                                                                                 strict=False)]
-        return out
+@functools.cache
+def message_number(name: str) -> int | None:
+    return next((num for num, m in _profile()["messages"].items() if m["name"] == name), None)
+
+
+def _is_enum(kind: str | None) -> bool:
+    return kind is not None and kind in _profile()["types"] and kind not in _TIME_TYPES
+
+
+def convert(raw: RawField, profile: dict[str, Any] | None) -> tuple[np.ndarray, str]:
+    """Raw values -> a column of meaningful values and its kind (see Columns)."""
+    data, valid = raw.data, raw.valid
+    n = len(data)
+    if data.dtype == object:  # strings
+        return data, OBJECT
     kind = profile["type"] if profile else None
-    values = data
-    if profile is not None and kind not in _TIME_TYPES:
-        scale, offset = profile["scale"][0], profile["offset"][0]
-        if (scale != 1 or offset != 0) and kind not in _profile()["types"]:
-            values = data / scale - offset
-    listed = values.tolist()
-    if kind == "date_time":  # below RELATIVE_LIMIT: seconds since the device powered on, left as a number
-        absolute = data >= RELATIVE_LIMIT
-        if absolute.all():
-            listed = _datetimes(data)
-        else:
-            converted = _datetimes(data)
-            listed = [c if a else v for c, a, v in zip(converted, absolute.tolist(), listed, strict=True)]
-    elif kind == "local_date_time":
-        listed = _datetimes(data)
-    elif kind == "bool":
-        listed = [bool(v) for v in listed]
-    elif kind is not None and kind in _profile()["types"]:
-        names = _profile()["types"][kind]
-        listed = [names.get(v, v) for v in listed]
-    out[:] = listed
-    out[mask] = None
-    return out
+    if data.ndim == 2:  # arrays: a list per message, None for each invalid element, None when all are
+        out = np.empty(n, dtype=object)
+        rows, oks = data.tolist(), valid.tolist()
+        out[:] = [None if not any(ok) else [_scalar(v, profile, kind) if o else None
+                                            for v, o in zip(row, ok, strict=False)]
+                  for row, ok in zip(rows, oks, strict=True)]
+        return out, OBJECT
+    if kind == "bool" or _is_enum(kind) or data.dtype.itemsize == 8 and data.dtype.kind in "iu":
+        listed = data.tolist()
+        if kind == "bool":
+            listed = [bool(v) for v in listed]
+        elif _is_enum(kind):
+            names = _profile()["types"][kind]
+            listed = [names.get(v, v) for v in listed]
+        out = np.empty(n, dtype=object)
+        out[:] = listed
+        out[~valid] = None
+        return out, OBJECT
+    values = data.astype(np.float64)
+    if kind in _TIME_TYPES:
+        column_kind = TIME if kind == "date_time" else LOCAL_TIME
+    elif profile is not None and (profile["scale"][0] != 1 or profile["offset"][0] != 0):
+        values = values / profile["scale"][0] - profile["offset"][0]
+        column_kind = FLOAT
+    else:
+        column_kind = FLOAT if data.dtype.kind == "f" else INT
+    values[~valid] = np.nan
+    return values, column_kind
 
 
 def _scalar(value: Any, profile: dict[str, Any] | None, kind: str | None) -> Any:
     if profile is None:
         return value
-    if kind in _profile()["types"] and kind not in _TIME_TYPES:
+    if _is_enum(kind):
         return _profile()["types"][kind].get(value, value)
     scale, offset = profile["scale"][0], profile["offset"][0]
     return value / scale - offset if (scale != 1 or offset != 0) else value
 
 
-def _raw_int(raw: Any) -> tuple[np.ndarray, np.ndarray]:
+def _raw_int(raw: RawField) -> tuple[np.ndarray, np.ndarray]:
     """A field's raw value as one unsigned integer per message (byte arrays little-endian), and validity."""
-    data = np.ma.getdata(raw)
-    mask = np.ma.getmaskarray(raw)
+    data = raw.data
     if data.ndim == 2:
         width = data.dtype.itemsize * 8
         total = np.zeros(len(data), dtype=np.uint64)
         for j in range(data.shape[1]):
             total |= data[:, j].astype(np.uint64) << np.uint64(j * width)
-        return total, np.asarray(~mask.all(axis=1))
-    return data.astype(np.int64).astype(np.uint64), np.asarray(~mask)
+        return total, np.asarray(raw.valid.any(axis=1) if raw.valid.ndim == 2 else raw.valid)
+    return np.where(raw.valid, data, 0).astype(np.int64).astype(np.uint64), raw.valid
 
 
-def named_columns(groups: list[RawGroup], keep: dict[str, set[str]] | None = None) -> dict[int, dict[str, Any]]:
-    """Per global message number: `order` (file positions) and `values` (name -> object array), every
-    definition of that message merged, sub-fields and components expanded; accumulating components
-    accumulate in file order. `keep` (message name -> field names) leaves every other field out."""
+def named_columns(groups: list[RawGroup], keep: dict[str, set[str]] | None = None) -> dict[int, Columns]:
+    """Per global message number, its columns: every definition of that message merged, sub-fields and
+    components expanded; accumulating components accumulate in file order. `keep` (message name ->
+    field names) leaves every other field out."""
     by_global: dict[int, list[RawGroup]] = {}
     for g in groups:
         by_global.setdefault(g.definition.global_num, []).append(g)
-    out: dict[int, dict[str, Any]] = {}
+    out: dict[int, Columns] = {}
     for global_num, parts in by_global.items():
         order = np.concatenate([g.order for g in parts])
         sort = np.argsort(order, kind="stable")
         n = len(order)
-        columns: dict[str, np.ndarray] = {}
-        raws: dict[int, Any] = {}
+        table = Columns(order[sort])
+        raws: dict[int, RawField] = {}
         at = 0
         needed = None if keep is None else _needed(global_num, frozenset(keep.get(_message_name(global_num), ())))
         for g in parts:
@@ -400,25 +472,34 @@ def named_columns(groups: list[RawGroup], keep: dict[str, set[str]] | None = Non
             for num, raw in g.fields.items():
                 profile = _field_profile(global_num, num)
                 name = profile["name"] if profile else f"unknown_{num}"
-                if needed is not None and name not in needed:
+                if needed is not None and name not in needed and num != TIMESTAMP:
                     continue
-                column = columns.setdefault(name, np.full(n, None, dtype=object))
-                column[at:at + m] = convert(raw, profile)
-                if raw.dtype != object and np.ma.getdata(raw).ndim == 1:
-                    full = raws.setdefault(num, np.ma.masked_all(n, dtype=np.float64))
-                    full[at:at + m] = raw.astype(np.float64)
-                elif raw.dtype != object:
-                    key = ("bytes", num)
-                    full_int, valid = _raw_int(raw)
-                    store = raws.setdefault(key, (np.zeros(n, np.uint64), np.zeros(n, bool)))  # type: ignore[call-overload]
-                    store[0][at:at + m], store[1][at:at + m] = full_int, valid
+                values, kind = convert(raw, profile)
+                _put(table, name, kind, n, slice(at, at + m), values)
+                if raw.data.dtype.kind in "iuV":  # integers (and byte arrays) can hold components
+                    value_int, valid = _raw_int(raw)
+                    store = raws.setdefault(num, RawField(np.zeros(n, np.uint64), np.zeros(n, bool)))
+                    store.data[at:at + m], store.valid[at:at + m] = value_int, valid
             at += m
-        for name, column in columns.items():
-            columns[name] = column[sort]
-        raws = {k: (v[sort] if not isinstance(v, tuple) else (v[0][sort], v[1][sort])) for k, v in raws.items()}
-        _expand(global_num, columns, raws, n)
-        out[global_num] = {"order": order[sort], "values": columns}
+        if len(parts) > 1:
+            for name, column in table.values.items():
+                table.values[name] = column[sort]
+            raws = {k: RawField(v.data[sort], v.valid[sort]) for k, v in raws.items()}
+        _expand(global_num, table, raws, n)
+        out[global_num] = table
     return out
+
+
+def _put(table: Columns, name: str, kind: str, n: int, where: Any, values: np.ndarray) -> None:
+    """Write values into a column, making it (or turning it into) an object column where kinds differ."""
+    if name not in table.values:
+        table.values[name] = np.full(n, np.nan) if kind != OBJECT else np.full(n, None, dtype=object)
+        table.kinds[name] = kind
+    elif table.kinds[name] != kind:
+        column = table.as_object(name)
+        column[where] = to_objects(values, kind) if kind != OBJECT else values
+        return
+    table.values[name][where] = values
 
 
 @functools.cache
@@ -439,34 +520,59 @@ def _needed(global_num: int, wanted: frozenset[str]) -> frozenset[str]:
     return frozenset(needed)
 
 
-def _expand(global_num: int, columns: dict[str, np.ndarray], raws: dict[Any, Any], n: int) -> None:
+@functools.cache
+def _needed_numbers(global_num: int, wanted: frozenset[str]) -> frozenset[int]:
+    message = _profile()["messages"].get(global_num)
+    names = _needed(global_num, wanted)
+    return frozenset(num for num, f in (message or {"fields": {}})["fields"].items() if f["name"] in names)
+
+
+TIMESTAMP = 253  # the timestamp's field number in every message
+
+
+def selector(wanted: set[str] | None, keep: dict[str, set[str]] | None, timestamps: bool = False) -> Select | None:
+    """`decode_groups`'s choice from message names (`wanted`) and their field names (`keep`). Field
+    descriptions are always decoded, as developer fields are named by them; with `timestamps` (a file
+    with compressed-timestamp headers) every message's timestamp is, as each one sets the time the
+    next compressed header counts from."""
+    if wanted is None and keep is None:
+        return None
+    always = frozenset({TIMESTAMP}) if timestamps else frozenset()
+
+    @functools.cache
+    def select(global_num: int) -> frozenset[int] | None:
+        if global_num == FIELD_DESCRIPTION:
+            return _needed_numbers(global_num, frozenset(_DESCRIPTION_FIELDS))
+        name = _message_name(global_num)
+        if wanted is not None and name not in wanted:
+            return always or None
+        if keep is None:
+            return frozenset(range(256))
+        return _needed_numbers(global_num, frozenset(keep.get(name, ()))) | always
+
+    return select
+
+
+def _expand(global_num: int, table: Columns, raws: dict[int, RawField], n: int) -> None:
     message = _profile()["messages"].get(global_num)
     if message is None:
         return
     fields = message["fields"]
     for num, profile in fields.items():
-        if num not in raws and ("bytes", num) not in raws:
+        if num not in raws:
             continue
-        if num in raws:
-            raw = raws[num]
-            valid = ~np.ma.getmaskarray(raw)
-            value_int = np.where(valid, np.ma.getdata(raw), 0).astype(np.int64).astype(np.uint64)
-        else:
-            value_int, valid = raws[("bytes", num)]
+        value_int, valid = raws[num].data, raws[num].valid
         # sub-fields: the same value under another name and type where a reference field says so
         for sub in profile.get("sub_fields", []):
             chosen = np.zeros(n, dtype=bool)
             for ref in sub["map"]:
                 ref_raw = raws.get(ref["num"])
                 if ref_raw is not None:
-                    chosen |= (~np.ma.getmaskarray(ref_raw)) & (np.ma.getdata(ref_raw) == ref["raw_value"])
+                    chosen |= ref_raw.valid & (ref_raw.data == ref["raw_value"])
             chosen &= valid
             if chosen.any():
-                sub_profile = {**sub, "type": sub["type"]}
-                target = columns.setdefault(sub["name"], np.full(n, None, dtype=object))
-                raw_sub = np.ma.MaskedArray(np.ma.getdata(raws[num])[chosen] if num in raws else
-                                            value_int[chosen].astype(np.float64))
-                target[chosen] = convert(raw_sub, sub_profile)
+                values, kind = convert(RawField(value_int[chosen], np.ones(int(chosen.sum()), bool)), sub)
+                _put(table, sub["name"], kind, n, chosen, values)
         if not profile["has_components"] or not profile["components"]:
             continue
         shift = np.uint64(0)
@@ -480,18 +586,22 @@ def _expand(global_num: int, columns: dict[str, np.ndarray], raws: dict[Any, Any
             values = part.astype(np.float64)
             name = target["name"]
             # a declared field beats its expansion from a component (fitparse and the SDK agree)
-            declared = columns[name] != None if name in columns else None  # noqa: E711 (elementwise)
+            declared = table.present(name) if name in table.values else None
             if target["is_accumulated"]:
-                values = _accumulate(part.astype(np.int64), valid, bits, columns.get(name), declared,
+                current = table.values[name] if declared is not None else None
+                if current is not None and table.kinds[name] == OBJECT:
+                    current = np.array([np.nan if v is None else float(v) for v in current.tolist()])
+                values = _accumulate(part.astype(np.int64), valid, bits, current, declared,
                                      profile["scale"][i], profile["offset"][i])
             scaled = values / profile["scale"][i] - profile["offset"][i]
-            column = columns.setdefault(name, np.full(n, None, dtype=object))
             fill = valid if declared is None else valid & ~declared
-            if target["type"] in _profile()["types"] and target["type"] not in _TIME_TYPES:
+            if _is_enum(target["type"]):
                 names = _profile()["types"][target["type"]]
-                column[fill] = [names.get(int(v), int(v)) for v in scaled[fill]]
+                named = np.empty(int(fill.sum()), dtype=object)
+                named[:] = [names.get(int(v), int(v)) for v in scaled[fill]]
+                _put(table, name, OBJECT, n, fill, named)
             else:
-                column[fill] = scaled[fill].tolist()
+                _put(table, name, FLOAT, n, fill, scaled[fill])
 
 
 def _accumulate(part: np.ndarray, valid: np.ndarray, bits: int, target: np.ndarray | None,
@@ -517,101 +627,147 @@ def _accumulate(part: np.ndarray, valid: np.ndarray, bits: int, target: np.ndarr
     return out
 
 
-def messages(data: bytes, wanted: set[str] | None = None, keep: dict[str, set[str]] | None = None,
-             framing: Framing | None = None) -> tuple[list[Message], str | None]:
-    """Every data message (or those named in `wanted`) in file order, and why decoding stopped early.
-    With `keep` (message name -> field names), only those fields (and what they are made from)."""
+@dataclass
+class Decoded:
+    """A whole file through fitvec: columns per message type, developer fields per message position."""
+
+    framing: Framing
+    tables: dict[int, Columns]
+    dev: list[DevColumn]
+
+    @property
+    def error(self) -> str | None:
+        """Why decoding stopped early, or that the CRC does not match; None for a whole, sound file."""
+        if self.framing.error is None and not all(self.framing.crc_ok):
+            return "file CRC mismatch"
+        return self.framing.error
+
+
+def decode(data: bytes, wanted: set[str] | None = None, keep: dict[str, set[str]] | None = None,
+           framing: Framing | None = None) -> Decoded:
+    """Frame, decode and name a file's messages: those named in `wanted` (all by default) and, with `keep`
+    (message name -> field names), only those fields and what they are made from. Messages that carry
+    developer fields are decoded whatever their name, and field descriptions, which name them."""
     framing = framing or frame(data)
-    groups = decode_groups(data, framing)
-    if wanted is not None:  # what was asked, what carries developer fields, and what describes those
-        groups = [g for g in groups if _message_name(g.definition.global_num) in wanted or g.dev
-                  or g.definition.global_num == FIELD_DESCRIPTION]
+    groups = decode_groups(data, framing, selector(wanted, keep, bool((framing.time_offsets >= 0).any())))
     if keep is not None:
         keep = {**keep, "field_description": _DESCRIPTION_FIELDS}
-    named = named_columns(groups, keep)
-    _compressed_timestamps(framing, named)
-    dev = _developer_values(groups, named)
+    tables = named_columns(groups, keep)
+    _compressed_timestamps(framing, tables)
+    return Decoded(framing, tables, _developer_values(groups, tables))
+
+
+def messages(data: bytes, wanted: set[str] | None = None, keep: dict[str, set[str]] | None = None,
+             framing: Framing | None = None) -> tuple[list[Message], str | None]:
+    """Every data message (or those named in `wanted`) in file order as dictionaries, and why decoding
+    stopped early. With `keep` (message name -> field names), only those fields."""
+    decoded = decode(data, wanted, keep, framing)
+    return as_messages(decoded, wanted), decoded.error
+
+
+def as_messages(decoded: Decoded, wanted: set[str] | None = None, skip: set[str] = frozenset()  # type: ignore[assignment]
+                ) -> list[Message]:
+    """Decoded columns as one dictionary per message, in file order. Messages named in `skip` are left
+    out unless they carry developer fields; those keep only their timestamp and the developer fields."""
     rows: list[tuple[int, Message]] = []
-    for global_num, table in named.items():
+    segments = decoded.framing.segments
+    dev: dict[int, list[tuple[int, int, str, str | None, Any]]] = {}
+    for c in decoded.dev:
+        for row, position in enumerate(c.positions.tolist()):
+            dev.setdefault(position, []).append((c.developer_data_index, c.field_number, c.name, c.units, c.value(row)))
+    for global_num, table in decoded.tables.items():
         name = _message_name(global_num)
-        keys = list(table["values"])
-        columns = [table["values"][k] for k in keys]
-        for i, position in enumerate(table["order"].tolist()):
+        positions = table.order.tolist()
+        if name in skip:
+            stamps = table.objects("timestamp") if "timestamp" in table.values else [None] * len(positions)
+            for i, position in enumerate(positions):
+                if position in dev:
+                    values = {} if stamps[i] is None else {"timestamp": stamps[i]}
+                    rows.append((position, Message(name, values, dev[position], int(segments[position]))))
+            continue
+        keys = list(table.values)
+        columns = [table.objects(k) for k in keys]
+        for i, position in enumerate(positions):
             if wanted is not None and name not in wanted and position not in dev:
                 continue
             values = {k: c[i] for k, c in zip(keys, columns, strict=True) if c[i] is not None}
-            rows.append((position, Message(name, values, dev.get(position, []), int(framing.segments[position]))))
+            rows.append((position, Message(name, values, dev.get(position, []), int(segments[position]))))
     rows.sort(key=lambda item: item[0])
-    error = framing.error
-    if error is None and not all(framing.crc_ok):
-        error = "file CRC mismatch"
-    return [m for _, m in rows], error
+    return [m for _, m in rows]
 
 
 FIELD_DESCRIPTION = 206
 _DESCRIPTION_FIELDS = {"developer_data_index", "field_definition_number", "fit_base_type_id", "field_name", "units"}
 
 
-def _developer_values(groups: list[RawGroup], named: dict[int, dict[str, Any]]
-                      ) -> dict[int, list[tuple[int, int, str, str | None, Any]]]:
-    """Developer fields per message (by file position), named and typed by the field_description in
-    force there (the last one before it: apps may describe a field number anew mid-file), as
-    (developer data index, field number, name, units, value), the way fitparse gives them."""
+@dataclass
+class DevColumn:
+    """One developer field in the messages of one definition that one field_description names."""
+
+    positions: np.ndarray  # the messages' positions in the file's sequence of data messages
+    developer_data_index: int
+    field_number: int
+    name: str
+    units: str | None
+    numbers: np.ndarray  # float64: the value where it is one number, NaN where invalid or not a number
+    others: list[Any] | None  # strings and arrays (tuples), one per message; None when all are numbers
+    integral: bool  # the numbers are integers by type
+
+    def value(self, row: int) -> Any:
+        """One message's value the way fitparse gives it."""
+        if self.others is not None:
+            return self.others[row]
+        number = float(self.numbers[row])
+        return None if number != number else int(number) if self.integral else number
+
+
+def _developer_values(groups: list[RawGroup], named: dict[int, Columns]) -> list[DevColumn]:
+    """Developer fields, named and typed by the field_description in force for each message (the last
+    one before it: apps may describe a field number anew mid-file)."""
     if not any(g.dev for g in groups):
-        return {}
+        return []
     described: dict[tuple[int, int], list[tuple[int, str, str | None, int]]] = {}
     table = named.get(FIELD_DESCRIPTION)
     if table is not None:
-        v = table["values"]
-        n = len(table["order"])
+        n = len(table.order)
 
-        def cell(name: str, i: int) -> Any:
-            column = v.get(name)
-            return None if column is None else column[i]
+        def cells(name: str) -> list[Any]:
+            return table.objects(name) if name in table.values else [None] * n
 
         base_numbers = {name: number for number, name in _profile()["types"]["fit_base_type"].items()}
-        for i, position in enumerate(table["order"].tolist()[:n]):
-            index, number, base = cell("developer_data_index", i), cell("field_definition_number", i), \
-                cell("fit_base_type_id", i)
+        described_rows = zip(table.order.tolist(), cells("developer_data_index"), cells("field_definition_number"),
+                   cells("fit_base_type_id"), cells("field_name"), cells("units"), strict=True)
+        for position, index, number, base, name, units in described_rows:
             base = base_numbers.get(base, base) if isinstance(base, str) else base
             if index is None or number is None or base is None:
                 continue
-            name = cell("field_name", i) or f"unnamed_dev_field_{number}"
-            described.setdefault((int(index), int(number)), []).append((position, name, cell("units", i), int(base)))
-    out: dict[int, list[tuple[int, int, str, str | None, Any]]] = {}
+            name = name or f"unnamed_dev_field_{number}"
+            described.setdefault((int(index), int(number)), []).append((position, name, units, int(base)))
+    out: list[DevColumn] = []
     for g in groups:
-        if not g.dev:
-            continue
         order = ">" if g.definition.big_endian else "<"
-        positions = g.order
-        columns: list[tuple[int, int, list[Any], list[Any], list[Any]]] = []
         for (index, number), block in g.dev.items():
             options = described.get((index, number)) or [(-1, f"unnamed_dev_field_{number}", None, 0x0D)]
             starts = np.array([o[0] for o in options])
-            which = np.clip(np.searchsorted(starts, positions, side="right") - 1, 0, len(options) - 1)
-            names: list[Any] = [None] * len(positions)
-            units: list[Any] = [None] * len(positions)
-            values: list[Any] = [None] * len(positions)
+            which = np.clip(np.searchsorted(starts, g.order, side="right") - 1, 0, len(options) - 1)
             for k in np.unique(which).tolist():
                 rows = np.flatnonzero(which == k)
                 _, name, unit, base = options[k]
-                decoded = _dev_column(block[rows], base, order)
-                for r, value in zip(rows.tolist(), decoded, strict=True):
-                    names[r], units[r], values[r] = name, unit, value
-            columns.append((index, number, names, units, values))
-        for row, position in enumerate(positions.tolist()):
-            out[position] = [(i, n, nm[row], un[row], va[row]) for i, n, nm, un, va in columns]
+                numbers, others, integral = _dev_column(block[rows], base, order)
+                out.append(DevColumn(g.order[rows], index, number, name, unit, numbers, others, integral))
     return out
 
 
-def _dev_column(block: np.ndarray, base: int, order: str) -> list[Any]:
+def _dev_column(block: np.ndarray, base: int, order: str) -> tuple[np.ndarray, list[Any] | None, bool]:
+    """Raw developer bytes -> (numbers, others, integral): see DevColumn."""
     base = base if base in BASE_TYPES else _BASE_BY_NUMBER.get(base & 0x1F, 0x0D)
     code, width, invalid = BASE_TYPES[base]
     rows, size = block.shape
+    nothing = np.full(rows, np.nan)
     if code == "S":
-        return [_text(bytes(r)) for r in block]
+        return nothing, [_text(bytes(r)) for r in block], False
     if size == 0 or size % width:
-        return [None] * rows
+        return nothing, None, False
     values = np.ascontiguousarray(block).view(np.dtype(order + code)).reshape(rows, size // width)
     if code in ("f4", "f8"):
         unsigned = np.dtype(order + ("u4" if code == "f4" else "u8"))
@@ -619,51 +775,45 @@ def _dev_column(block: np.ndarray, base: int, order: str) -> list[Any]:
         bad = (bits == (0xFFFFFFFF if code == "f4" else 0xFFFFFFFFFFFFFFFF)) | ~np.isfinite(values)
     else:
         bad = values == invalid
-    listed = values.tolist()
-    out: list[Any] = []
-    for r in range(rows):
-        if bad[r].all():
-            out.append(None)
-        elif size // width == 1:
-            out.append(listed[r][0])
-        else:
-            out.append(tuple(None if b else x for x, b in zip(listed[r], bad[r].tolist(), strict=True)))
-    return out
+    if size // width == 1:
+        numbers = values[:, 0].astype(np.float64)
+        numbers[bad[:, 0]] = np.nan
+        return numbers, None, code not in ("f4", "f8")
+    listed, flags = values.tolist(), bad.tolist()
+    others = [None if all(b) else tuple(None if f else x for x, f in zip(row, b, strict=True))
+              for row, b in zip(listed, flags, strict=True)]
+    return nothing, others, False
 
 
-def _compressed_timestamps(framing: Framing, named: dict[int, dict[str, Any]]) -> None:
-    """Times of compressed-header messages: the last full timestamp, moved on by the 5-bit offset."""
-    compressed = np.flatnonzero(framing.time_offsets >= 0)
-    if not len(compressed):
+def _compressed_timestamps(framing: Framing, tables: dict[int, Columns]) -> None:
+    """Times of compressed-header messages: the last full timestamp, moved on by each 5-bit offset.
+
+    A step from a time whose low 5 bits are `b` to an offset `o` moves on by (o - b) mod 32 seconds, so
+    every chain that follows a full timestamp is that timestamp plus a cumulative sum."""
+    compressed = framing.time_offsets >= 0
+    if not compressed.any():
         return
     n = len(framing.offsets)
     stamps = np.full(n, np.nan)
-    where: dict[int, tuple[int, int]] = {}
-    for global_num, table in named.items():
-        column = table["values"].get("timestamp")
-        for i, position in enumerate(table["order"].tolist()):
-            where[position] = (global_num, i)
-            value = None if column is None else column[i]
-            if isinstance(value, datetime):
-                stamps[position] = (value.replace(tzinfo=UTC) - FIT_EPOCH).total_seconds()
-            elif isinstance(value, int):
-                stamps[position] = value
-    last = None
-    for position in range(n):
-        offset = int(framing.time_offsets[position])
-        if offset < 0:
-            if not np.isnan(stamps[position]):
-                last = int(stamps[position])
-            continue
-        if last is None:
-            continue
-        base = last & ~0x1F
-        last = base + offset if offset >= (last & 0x1F) else base + offset + 0x20
-        global_num, i = where[position]
-        table = named[global_num]
-        column = table["values"].setdefault("timestamp", np.full(len(table["order"]), None, dtype=object))
-        column[i] = FIT_EPOCH.replace(tzinfo=None) + timedelta(seconds=last) if last >= RELATIVE_LIMIT else last
+    for table in tables.values():
+        if table.kinds.get("timestamp") == TIME:
+            stamps[table.order] = table.values["timestamp"]
+    full = ~np.isnan(stamps) & ~compressed
+    at = np.flatnonzero(full | compressed)
+    is_full = full[at]
+    low = np.where(is_full, np.nan_to_num(stamps[at]) % 32, framing.time_offsets[at]).astype(np.int64)
+    steps = np.where(is_full, 0, (low - np.concatenate(([0], low[:-1]))) % 32)
+    total = np.cumsum(steps)
+    chain = np.cumsum(is_full) - 1  # which full timestamp each one follows; -1: none yet
+    heads = np.flatnonzero(is_full)
+    ok = (chain >= 0) & ~is_full
+    times = np.full(n, np.nan)
+    times[at[ok]] = stamps[at[heads[chain[ok]]]] + total[ok] - total[heads[chain[ok]]]
+    for table in tables.values():
+        here = compressed[table.order] & ~np.isnan(times[table.order])
+        if here.any():
+            _put(table, "timestamp", TIME, len(table.order), here, times[table.order][here])
 
 
-__all__ = ["FitFormatError", "Framing", "Message", "RawGroup", "decode_groups", "frame", "messages",
-           "named_columns"]
+__all__ = ["Columns", "Decoded", "FitFormatError", "Framing", "Message", "RawGroup", "as_messages", "decode",
+           "decode_groups", "frame", "messages", "named_columns"]
