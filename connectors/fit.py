@@ -1,7 +1,9 @@
-"""FIT connector: fitparse first, fitdecode where fitparse cannot decode a file.
+"""FIT connector: the vectorized decoder (connectors/fitvec.py) for every whole file; fitparse, with
+fitdecode behind it, for damaged files and as the reference (`--decoder fitparse`).
 
-Both libraries yield messages whose fields look alike (name, value, units, field_def), so one
-flattening step turns either into `_Message`s and everything after it is decoder-independent.
+Every decoder's output meets in `_Decoded`: records and developer values as columns (NumPy arrays, so a
+long run is never one Python object per sample) and the few other messages as dictionaries; everything
+after it is decoder-independent.
 
 Why a fallback: fitparse 1.2.0 rejects files whose definitions declare a field size that is not a
 multiple of the base type (the COROS PACE 2 file of the corpus: "Invalid field size 1 for type
@@ -55,8 +57,33 @@ class _Message:
 
 
 @dataclass
+class _Rows:
+    """Rows held as columns: NumPy arrays of one length. `time` is in FIT seconds (NaN where none;
+    below `_RELATIVE_TIME_LIMIT` they count from the device's power-on), `segment` the chained file."""
+
+    columns: dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return len(self.columns["time"])
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.columns[name]
+
+    def take(self, rows: np.ndarray) -> _Rows:
+        return _Rows({k: v[rows] for k, v in self.columns.items()})
+
+
+# What a record carries into the records table, as decoded (positions in semicircles).
+_RECORD_VALUES = ("position_lat", "position_long", "enhanced_altitude", "altitude", "heart_rate", "cadence",
+                  "fractional_cadence", "enhanced_speed", "speed", "distance", "power", "temperature")
+_DEV_COLUMNS = ("message", "developer_data_index", "field_number", "name", "units", "value", "value_text")
+
+
+@dataclass
 class _Decoded:
-    messages: list[_Message]
+    messages: list[_Message]  # every message but the records
+    records: _Rows  # time, segment and _RECORD_VALUES
+    dev: _Rows  # time, segment and _DEV_COLUMNS: one row per developer value
     decoder: str
     error: str | None  # why decoding stopped early, None when the whole file decoded
 
@@ -110,7 +137,7 @@ def decode_fit(data: bytes, path: str, decoder: str | None = None) -> list[Decod
     if decoded.error is not None and not _is_crc_error(decoded.error):
         # fitparse stopped early for a reason fitdecode may not share; keep whichever read further.
         other = _decode_fitdecode(data)
-        if other.error is None or _count(other, "record") > _count(decoded, "record"):
+        if other.error is None or len(other.records) > len(decoded.records):
             decoded = other
     return _activities(decoded, path)
 
@@ -119,8 +146,6 @@ def _is_crc_error(reason: str) -> bool:
     return "CRC" in reason
 
 
-def _count(decoded: _Decoded, name: str) -> int:
-    return sum(1 for m in decoded.messages if m.name == name)
 
 
 # --- decoding ---------------------------------------------------------------------------------------
@@ -160,11 +185,66 @@ def _decode_fitvec(data: bytes) -> _Decoded | None:
         return None
     if framing.error is not None or not all(framing.crc_ok):
         return None
-    found, _ = fitvec.messages(data, set(_WANTED), FIELDS_USED, framing=framing)
-    return _Decoded([_Message(m.name, m.values, m.dev, m.segment) for m in found], "fitvec", None)
+    decoded = fitvec.decode(data, set(_WANTED), FIELDS_USED, framing=framing)
+    times = np.full(len(framing.offsets), np.nan)  # every message's timestamp, for its developer values
+    for table in decoded.tables.values():
+        if table.kinds.get("timestamp") == fitvec.TIME:
+            times[table.order] = table.values["timestamp"]
+    segments = _segments_by_file_id(decoded)
+    others = [_Message(m.name, m.values, [], int(segments[m.position]))
+              for m in fitvec.as_messages(decoded, _WANTED - {"record"}, developer=False)]
+    records = _empty_records()
+    record_table = decoded.tables.get(fitvec.message_number("record") or -1)
+    if record_table is not None:
+        def column(name: str) -> np.ndarray:
+            if name not in record_table.values:
+                return np.full(len(record_table.order), np.nan)
+            if record_table.kinds[name] == fitvec.OBJECT:  # array-valued fields (some devices write lists)
+                return _floats(record_table.values[name].tolist())
+            return record_table.values[name]  # type: ignore[no-any-return]
+
+        records = _Rows({"time": times[record_table.order], "segment": segments[record_table.order],
+                         **{name: column(name) for name in _RECORD_VALUES}})
+    dev = _empty_dev()
+    if decoded.dev:
+        parts = []
+        for c in decoded.dev:
+            n = len(c.positions)
+            texts = [None if v is None else _text(v) for v in c.others] if c.others is not None else []
+            parts.append({"time": times[c.positions], "segment": segments[c.positions],
+                          "message": np.full(n, c.message, dtype=object), "field_number": np.full(n, c.field_number),
+                          "developer_data_index": np.full(n, c.developer_data_index),
+                          "name": np.full(n, c.name, dtype=object), "units": np.full(n, c.units, dtype=object),
+                          "value": c.numbers, "position": c.positions,
+                          "value_text": _objects(texts) if texts else np.full(n, None, dtype=object)})
+        merged = {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
+        order = np.argsort(merged.pop("position"), kind="stable")  # file order, as the other decoders give them
+        dev = _Rows({k: v[order] for k, v in merged.items()})
+    return _Decoded(others, records, dev, "fitvec", None)
+
+
+def _segments_by_file_id(decoded: Any) -> np.ndarray:
+    """Each message's chained segment, counted the way `_number_segments` counts fitparse's messages: one
+    more at each file_id after the first message the connector reads."""
+    from connectors import fitvec
+
+    n = len(decoded.framing.offsets)
+    read = [t.order for num, t in decoded.tables.items() if fitvec.message_name(num) in _WANTED]
+    read += [c.positions for c in decoded.dev]
+    file_ids = decoded.tables.get(fitvec.message_number("file_id"))
+    if file_ids is None or not read:
+        return np.zeros(n, dtype=np.int64)
+    first = min(int(r.min()) for r in read if len(r))
+    later = file_ids.order[file_ids.order > first]
+    return np.searchsorted(later, np.arange(n), side="right").astype(np.int64)  # type: ignore[no-any-return]
 
 
 def _decode_fitparse(data: bytes) -> _Decoded:
+    return _from_messages(*fitparse_messages(data), "fitparse")
+
+
+def fitparse_messages(data: bytes) -> tuple[list[_Message], str | None]:
+    """The messages the connector reads, through fitparse (the reference), and why it stopped early."""
     import fitparse
 
     messages: list[_Message] = []
@@ -174,8 +254,8 @@ def _decode_fitparse(data: bytes) -> _Decoded:
             if msg.name in _WANTED or _has_dev(msg.fields):
                 messages.append(_flatten(msg.name, msg.fields))
     except (fitparse.FitParseError, ValueError, KeyError, IndexError, TypeError, OverflowError) as exc:
-        return _Decoded(messages, "fitparse", _reason(exc))
-    return _Decoded(messages, "fitparse", None)
+        return messages, _reason(exc)
+    return messages, None
 
 
 def _decode_fitdecode(data: bytes) -> _Decoded:
@@ -197,8 +277,62 @@ def _decode_fitdecode(data: bytes) -> _Decoded:
                 ):
                     messages.append(_flatten(frame.name, frame.fields))
     except (fitdecode.FitError, ValueError, KeyError, IndexError, TypeError, OverflowError) as exc:
-        return _Decoded(messages, "fitdecode", _reason(exc))
-    return _Decoded(messages, "fitdecode", None)
+        return _from_messages(messages, _reason(exc), "fitdecode")
+    return _from_messages(messages, None, "fitdecode")
+
+
+def _from_messages(messages: list[_Message], error: str | None, decoder: str) -> _Decoded:
+    """fitparse's or fitdecode's messages, the records and developer values turned into columns."""
+    messages = _number_segments(messages)
+    records = [m for m in messages if m.name == "record"]
+    rows = [m.values for m in records]
+    columns = {name: _floats([_num(v.get(name)) for v in rows]) for name in _RECORD_VALUES}
+    record_rows = _Rows({"time": _floats([_fit_seconds(v.get("timestamp")) for v in rows]),
+                         "segment": np.array([m.segment for m in records], dtype=np.int64), **columns})
+    dev: dict[str, list[Any]] = {name: [] for name in ("time", "segment", *_DEV_COLUMNS)}
+    for m in messages:
+        stamp = _fit_seconds(m.values.get("timestamp"))
+        for index, number, name, units, value in m.dev:
+            for key, item in zip(dev, (stamp, m.segment, m.name, index, number, name, units, _num(value),
+                                       None if _num(value) is not None or value is None else _text(value)),
+                                 strict=True):
+                dev[key].append(item)
+    dev_rows = _Rows({"time": _floats(dev["time"]), "segment": np.array(dev["segment"], dtype=np.int64),
+                      "value": _floats(dev["value"]),
+                      **{k: _objects(dev[k]) for k in _DEV_COLUMNS if k != "value"}})
+    others = [m for m in messages if m.name != "record"]
+    return _Decoded(others, record_rows if records else _empty_records(), dev_rows, decoder, error)
+
+
+def _floats(values: list[Any]) -> np.ndarray:
+    """Numbers (None: NaN) as a float64 array; anything else (lists some devices write) is NaN."""
+    return np.array([v if isinstance(v, (int, float)) and not isinstance(v, bool) else np.nan for v in values],
+                    dtype=np.float64)
+
+
+def _objects(values: list[Any]) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+def _empty_records() -> _Rows:
+    return _Rows({"time": np.zeros(0), "segment": np.zeros(0, np.int64),
+                  **{name: np.zeros(0) for name in _RECORD_VALUES}})
+
+
+def _empty_dev() -> _Rows:
+    return _Rows({"time": np.zeros(0), "segment": np.zeros(0, np.int64), "value": np.zeros(0),
+                  **{k: _objects([]) for k in _DEV_COLUMNS if k != "value"}})
+
+
+def _fit_seconds(value: Any) -> float | None:
+    """A decoded FIT instant as seconds on the FIT clock: naive UTC datetimes, or power-on-relative ints."""
+    if isinstance(value, datetime):
+        return ((value.replace(tzinfo=UTC) if value.tzinfo is None else value) - _FIT_EPOCH).total_seconds()
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**32:
+        return float(value)
+    return None
 
 
 def _has_dev(fields: Iterable[Any]) -> bool:
@@ -224,13 +358,15 @@ _RELATIVE_TIME_LIMIT = 0x10000000
 _TIME_KEYS = ("timestamp", "start_time")
 
 
-def _absolute_times(messages: list[_Message]) -> str | None:
+def _absolute_times(decoded: _Decoded) -> str | None:
     """Turn power-on-relative times into UTC where a timestamp_correlation message maps them.
 
     Returns a warning when the file has relative times and nothing to map them with.
     """
+    messages = decoded.messages
     relative = [m for m in messages if any(_is_relative(m.values.get(k)) for k in _TIME_KEYS)]
-    if not relative:
+    columns = [rows["time"] for rows in (decoded.records, decoded.dev)]
+    if not relative and not any((t < _RELATIVE_TIME_LIMIT).any() for t in columns):
         return None
     correlation = next((m.values for m in messages if m.name == "timestamp_correlation"
                         and isinstance(m.values.get("timestamp"), datetime)
@@ -243,6 +379,9 @@ def _absolute_times(messages: list[_Message]) -> str | None:
         for key in _TIME_KEYS:
             if _is_relative(m.values.get(key)):
                 m.values[key] = anchor + timedelta(seconds=m.values[key])
+    shift = (anchor - _FIT_EPOCH).total_seconds()  # type: ignore[operator]
+    for t in columns:
+        t[t < _RELATIVE_TIME_LIMIT] += shift
     return None
 
 
@@ -296,16 +435,16 @@ def _number_segments(messages: list[_Message]) -> list[_Message]:
 
 
 def _activities(decoded: _Decoded, path: str) -> list[DecodedActivity]:
-    messages = _number_segments(decoded.messages)
-    clock_note = _absolute_times(messages)
+    messages = decoded.messages
+    clock_note = _absolute_times(decoded)
     types = [t for t in _file_types(messages) if t is not None]
-    records = [m for m in messages if m.name == "record"]
     sessions = [m for m in messages if m.name == "session"]
     if types and not any(t in _ACTIVITY_TYPES for t in types):
         kinds = ", ".join(sorted({str(t) for t in types}))
         raise NotAnActivity(path, f"FIT file of type {kinds}, not an activity")
-    timed = [r for r in records if _utc(r.values.get("timestamp")) is not None]
-    if not timed and not sessions:
+    timed = decoded.records.take(~np.isnan(decoded.records["time"]))
+    timed_at = timed["time"] + _FIT_EPOCH.timestamp()  # POSIX seconds
+    if not len(timed) and not sessions:
         if decoded.error is not None:
             raise CorruptFile(path, f"nothing usable decoded: {decoded.error}")
         what = "no file_id, " if not types else ""
@@ -323,39 +462,41 @@ def _activities(decoded: _Decoded, path: str) -> list[DecodedActivity]:
         notes.append(f"partial: {partial}; kept the {len(timed)} records decoded before it")
 
     file_meta = _file_meta(messages)
-    starts = _session_starts(sessions, timed)
+    first_record = datetime.fromtimestamp(float(timed_at[0]), UTC) if len(timed) else None
+    starts = _session_starts(sessions, first_record)
     n_sessions = max(1, len(sessions))
     by_segment: dict[int, list[int]] = {}
     for i, s in enumerate(sessions):
         by_segment.setdefault(s.segment, []).append(i)
 
-    def assign(segments: list[int], times: list[datetime | None]) -> np.ndarray:
-        """The session of each item: one of its own chained segment's sessions where it has any (chained
-        activities may overlap in time), the last that started at or before the item's time."""
-        owners = np.zeros(len(times), dtype=np.int64)
+    def assign(segments: np.ndarray, keys: np.ndarray) -> np.ndarray:
+        """The session of each item (POSIX seconds, NaN where unknown): one of its own chained segment's
+        sessions where it has any (chained activities may overlap in time), the last that started at or
+        before the item's time."""
+        owners = np.zeros(len(keys), dtype=np.int64)
         if n_sessions == 1:
             return owners
-        seg = np.array(segments, dtype=np.int64)
-        keys = np.array([t.timestamp() if t else np.nan for t in times], dtype=np.float64)
-        for segment in np.unique(seg):
+        for segment in np.unique(segments):
             chosen = np.array(by_segment.get(int(segment)) or range(n_sessions))
             candidates = np.maximum.accumulate(starts[chosen])
-            here = seg == segment
+            here = segments == segment
             at = np.where(np.isnan(keys[here]), candidates[0], keys[here])
             owners[here] = chosen[np.clip(np.searchsorted(candidates, at, side="right") - 1, 0, len(chosen) - 1)]
         return owners
 
     def assign_messages(items: list[_Message], *keys: str) -> np.ndarray:
-        return assign([m.segment for m in items], [_utc(_first(m.values, *keys)) for m in items])
+        times = [_utc(_first(m.values, *keys)) for m in items]
+        return assign(np.array([m.segment for m in items], dtype=np.int64),
+                      np.array([t.timestamp() if t else np.nan for t in times], dtype=np.float64))
 
-    rec_session = assign_messages(timed, "timestamp")
+    rec_session = assign(timed["segment"], timed_at)
     laps = [m for m in messages if m.name == "lap"]
     lap_session = assign_messages(laps, "start_time", "timestamp")
-    dev_msgs = [m for m in messages if m.dev]
-    dev_session = assign_messages(dev_msgs, "timestamp")
+    dev_session = assign(decoded.dev["segment"], decoded.dev["time"] + _FIT_EPOCH.timestamp())
     segment_pauses = _pauses(messages)
     pauses = [(stop, start) for stop, start, _ in segment_pauses]
-    pause_session = assign([segment for _, _, segment in segment_pauses], [p[0] for p in pauses])
+    pause_session = assign(np.array([segment for _, _, segment in segment_pauses], dtype=np.int64),
+                           np.array([p[0].timestamp() for p in pauses], dtype=np.float64))
 
     out = []
     for i in range(n_sessions):
@@ -365,11 +506,11 @@ def _activities(decoded: _Decoded, path: str) -> list[DecodedActivity]:
                 source_format="fit",
                 decoder=decoded.decoder,
                 session_index=i,
-                meta=replace(_session_meta(file_meta, session, messages),
+                meta=replace(_session_meta(file_meta, session, messages, first_record),
                              distance_from_zero=not sessions or by_segment[sessions[i].segment][0] == i),
-                records=_records(_of_session(timed, rec_session, i)),
+                records=_records(timed.take(rec_session == i)),
                 laps=_laps(_of_session(laps, lap_session, i)),
-                developer_fields=_developer_fields(_of_session(dev_msgs, dev_session, i)),
+                developer_fields=_developer_fields(decoded.dev.take(dev_session == i)),
                 pauses=tuple(_of_session(pauses, pause_session, i)),
                 partial_reason=partial,
                 warnings=tuple(notes),
@@ -382,41 +523,37 @@ def _of_session(items: list[Any], owners: np.ndarray, index: int) -> list[Any]:
     return [item for item, owner in zip(items, owners, strict=True) if owner == index]
 
 
-def _session_starts(sessions: list[_Message], records: list[_Message]) -> np.ndarray:
+def _session_starts(sessions: list[_Message], first_record: datetime | None) -> np.ndarray:
     starts = []
     for s in sessions:
         t = _utc(_first(s.values, "start_time", "timestamp"))
         starts.append(t.timestamp() if t else np.nan)
     arr = np.array(starts, dtype=np.float64)
     if len(arr) and np.isnan(arr).any():
-        fallback = _utc(records[0].values["timestamp"]).timestamp() if records else 0.0  # type: ignore[union-attr]
-        arr = np.where(np.isnan(arr), fallback, arr)
+        arr = np.where(np.isnan(arr), first_record.timestamp() if first_record else 0.0, arr)
     return arr
 
 
-def _records(records: list[_Message]) -> Any:
-    rows = [r.values for r in records]
+def _records(records: _Rows) -> Any:
+    def value(*names: str) -> np.ndarray:
+        column = records[names[0]]
+        for name in names[1:]:
+            column = np.where(np.isnan(column), records[name], column)
+        return column
 
-    def column(*keys: str) -> list[Any]:
-        # Array-valued fields (some devices write lists) are not one sample's value: null them.
-        return [_num(_first(v, *keys)) for v in rows]
-
-    lat = np.array(column("position_lat"), dtype=np.float64)
-    lon = np.array(column("position_long"), dtype=np.float64)
-    cadence = np.array(column("cadence"), dtype=np.float64)
-    fraction = np.array(column("fractional_cadence"), dtype=np.float64)
+    millis = np.round((records["time"] + _FIT_EPOCH.timestamp()) * 1000).astype(np.int64)
     return records_table(
         {
-            "timestamp": [_utc(v.get("timestamp")) for v in rows],
-            "latitude_deg": semicircles_to_degrees(lat),
-            "longitude_deg": semicircles_to_degrees(lon),
-            "altitude_m": np.array(column("enhanced_altitude", "altitude"), dtype=np.float64),
-            "heart_rate_bpm": [_int(v) for v in column("heart_rate")],
-            "cadence_rpm": cadence + np.nan_to_num(fraction),
-            "speed_m_s": np.array(column("enhanced_speed", "speed"), dtype=np.float64),
-            "distance_m": np.array(column("distance"), dtype=np.float64),
-            "power_w": np.array(column("power"), dtype=np.float64),
-            "temperature_c": np.array(column("temperature"), dtype=np.float64),
+            "timestamp": millis.astype("datetime64[ms]"),
+            "latitude_deg": semicircles_to_degrees(records["position_lat"]),
+            "longitude_deg": semicircles_to_degrees(records["position_long"]),
+            "altitude_m": value("enhanced_altitude", "altitude"),
+            "heart_rate_bpm": np.round(records["heart_rate"]),
+            "cadence_rpm": records["cadence"] + np.nan_to_num(records["fractional_cadence"]),
+            "speed_m_s": value("enhanced_speed", "speed"),
+            "distance_m": records["distance"],
+            "power_w": records["power"],
+            "temperature_c": records["temperature"],
         }
     )
 
@@ -450,20 +587,12 @@ def _laps(laps: list[_Message]) -> Any:
     )
 
 
-def _developer_fields(messages: list[_Message]) -> Any:
-    cols: dict[str, list[Any]] = {name: [] for name in DEVELOPER_FIELD_SCHEMA.names}
-    for m in messages:
-        stamp = _utc(m.values.get("timestamp"))
-        for index, number, name, units, value in m.dev:
-            cols["message"].append(m.name)
-            cols["timestamp"].append(stamp)
-            cols["developer_data_index"].append(index)
-            cols["field_number"].append(number)
-            cols["name"].append(name)
-            cols["units"].append(units)
-            cols["value"].append(_num(value))
-            cols["value_text"].append(None if _num(value) is not None or value is None else _text(value))
-    return table_from_columns(DEVELOPER_FIELD_SCHEMA, cols, len(cols["message"]))  # type: ignore[arg-type]
+def _developer_fields(dev: _Rows) -> Any:
+    millis = np.round((dev["time"] + _FIT_EPOCH.timestamp()) * 1000)
+    stamps = np.where(np.isnan(millis), 0, millis).astype(np.int64).astype("datetime64[ms]")
+    stamps[np.isnan(millis)] = np.datetime64("NaT")
+    columns = {name: dev[name] for name in _DEV_COLUMNS}
+    return table_from_columns(DEVELOPER_FIELD_SCHEMA, {**columns, "timestamp": stamps}, len(dev))
 
 
 def _text(value: Any) -> str:
@@ -538,11 +667,9 @@ def _sane_offset(seconds: float) -> int | None:
     return int(quarter)
 
 
-def _session_meta(file_meta: dict[str, Any], s: dict[str, Any], messages: list[_Message]) -> ActivityMeta:
-    start = _utc(_first(s, "start_time"))
-    if start is None:
-        start = next((_utc(m.values.get("timestamp")) for m in messages if m.name == "record"
-                      and _utc(m.values.get("timestamp"))), None)
+def _session_meta(file_meta: dict[str, Any], s: dict[str, Any], messages: list[_Message],
+                  first_record: datetime | None) -> ActivityMeta:
+    start = _utc(_first(s, "start_time")) or first_record
     sport = s.get("sport")
     sub_sport = s.get("sub_sport")
     if sport is None:

@@ -252,8 +252,10 @@ def decode_groups(data: bytes, framing: Framing, select: Select | None = None) -
         if not len(order):
             continue
         chosen = None if select is None else select(definition.global_num)
-        if select is not None and chosen is None and not definition.dev_fields:
-            continue
+        if select is not None and chosen is None:
+            if not definition.dev_fields:
+                continue
+            chosen = frozenset({TIMESTAMP})  # developer fields are placed in time by their message's timestamp
         size = definition.size
         block = buf[framing.offsets[order][:, None] + np.arange(size)] if size else np.zeros((len(order), 0), np.uint8)
         fixed_size = sum(s for _, s, _ in definition.fields)
@@ -353,6 +355,7 @@ class Message:
     values: dict[str, Any]
     dev: list[tuple[int, int, str, str | None, Any]] = field(default_factory=list)
     segment: int = 0
+    position: int = -1  # in the file's sequence of data messages
 
 
 def to_objects(column: np.ndarray, kind: str) -> list[Any]:
@@ -379,7 +382,7 @@ def _field_profile(global_num: int, num: int) -> dict[str, Any] | None:
     return None if message is None else message["fields"].get(num)
 
 
-def _message_name(global_num: int) -> str:
+def message_name(global_num: int) -> str:
     message = _profile()["messages"].get(global_num)
     return message["name"] if message else f"unknown_{global_num}"
 
@@ -466,7 +469,7 @@ def named_columns(groups: list[RawGroup], keep: dict[str, set[str]] | None = Non
         table = Columns(order[sort])
         raws: dict[int, RawField] = {}
         at = 0
-        needed = None if keep is None else _needed(global_num, frozenset(keep.get(_message_name(global_num), ())))
+        needed = None if keep is None else _needed(global_num, frozenset(keep.get(message_name(global_num), ())))
         for g in parts:
             m = len(g.order)
             for num, raw in g.fields.items():
@@ -543,7 +546,7 @@ def selector(wanted: set[str] | None, keep: dict[str, set[str]] | None, timestam
     def select(global_num: int) -> frozenset[int] | None:
         if global_num == FIELD_DESCRIPTION:
             return _needed_numbers(global_num, frozenset(_DESCRIPTION_FIELDS))
-        name = _message_name(global_num)
+        name = message_name(global_num)
         if wanted is not None and name not in wanted:
             return always or None
         if keep is None:
@@ -665,25 +668,19 @@ def messages(data: bytes, wanted: set[str] | None = None, keep: dict[str, set[st
     return as_messages(decoded, wanted), decoded.error
 
 
-def as_messages(decoded: Decoded, wanted: set[str] | None = None, skip: set[str] = frozenset()  # type: ignore[assignment]
-                ) -> list[Message]:
-    """Decoded columns as one dictionary per message, in file order. Messages named in `skip` are left
-    out unless they carry developer fields; those keep only their timestamp and the developer fields."""
+def as_messages(decoded: Decoded, wanted: set[str] | None = None, developer: bool = True) -> list[Message]:
+    """Decoded columns as one dictionary per message, in file order: those named in `wanted` (all by
+    default) and, with `developer`, those that carry developer fields, with their developer values."""
     rows: list[tuple[int, Message]] = []
     segments = decoded.framing.segments
     dev: dict[int, list[tuple[int, int, str, str | None, Any]]] = {}
-    for c in decoded.dev:
+    for c in decoded.dev if developer else ():
         for row, position in enumerate(c.positions.tolist()):
             dev.setdefault(position, []).append((c.developer_data_index, c.field_number, c.name, c.units, c.value(row)))
     for global_num, table in decoded.tables.items():
-        name = _message_name(global_num)
+        name = message_name(global_num)
         positions = table.order.tolist()
-        if name in skip:
-            stamps = table.objects("timestamp") if "timestamp" in table.values else [None] * len(positions)
-            for i, position in enumerate(positions):
-                if position in dev:
-                    values = {} if stamps[i] is None else {"timestamp": stamps[i]}
-                    rows.append((position, Message(name, values, dev[position], int(segments[position]))))
+        if wanted is not None and name not in wanted and not dev:
             continue
         keys = list(table.values)
         columns = [table.objects(k) for k in keys]
@@ -691,7 +688,7 @@ def as_messages(decoded: Decoded, wanted: set[str] | None = None, skip: set[str]
             if wanted is not None and name not in wanted and position not in dev:
                 continue
             values = {k: c[i] for k, c in zip(keys, columns, strict=True) if c[i] is not None}
-            rows.append((position, Message(name, values, dev.get(position, []), int(segments[position]))))
+            rows.append((position, Message(name, values, dev.get(position, []), int(segments[position]), position)))
     rows.sort(key=lambda item: item[0])
     return [m for _, m in rows]
 
@@ -704,6 +701,7 @@ _DESCRIPTION_FIELDS = {"developer_data_index", "field_definition_number", "fit_b
 class DevColumn:
     """One developer field in the messages of one definition that one field_description names."""
 
+    message: str  # the message's name
     positions: np.ndarray  # the messages' positions in the file's sequence of data messages
     developer_data_index: int
     field_number: int
@@ -754,7 +752,8 @@ def _developer_values(groups: list[RawGroup], named: dict[int, Columns]) -> list
                 rows = np.flatnonzero(which == k)
                 _, name, unit, base = options[k]
                 numbers, others, integral = _dev_column(block[rows], base, order)
-                out.append(DevColumn(g.order[rows], index, number, name, unit, numbers, others, integral))
+                out.append(DevColumn(message_name(g.definition.global_num), g.order[rows], index, number, name, unit,
+                                     numbers, others, integral))
     return out
 
 

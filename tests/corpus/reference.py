@@ -54,7 +54,7 @@ from typing import Any
 
 import numpy as np
 
-REFERENCE_VERSION = "3"
+REFERENCE_VERSION = "4"
 
 FIT_EPOCH_S = 631065600  # 1989-12-31T00:00:00Z as Unix seconds
 SEMICIRCLE_DEG = 180.0 / 2**31
@@ -155,8 +155,10 @@ def _correlation(values: dict[str, Any]) -> float | None:
 
 def _columns(rows: list[dict[str, Any]], system_to_unix_s: float | None = None) -> dict[str, np.ndarray]:
     def first(row: dict[str, Any], *keys: str) -> Any:
+        # the first that is one number: a field written as a list (gcheetah__FR55-CoreTemp-Walk.fit
+        # declares enhanced_altitude as two values) is no single sample's value, so the next one counts
         for key in keys:
-            if row.get(key) is not None:
+            if not np.isnan(_number(row.get(key))):
                 return row[key]
         return None
 

@@ -22,7 +22,8 @@ from typing import Any
 
 import pytest
 
-from connectors.fit import _WANTED, _decode_fitparse
+from connectors.base import InputError
+from connectors.fit import _WANTED, _activities, _decode_fitvec, _from_messages, fitparse_messages
 from connectors.fitvec import messages
 from tests.conftest import manifest
 
@@ -92,15 +93,15 @@ def _newer_profile(key: str, ours: Any, theirs: Any) -> bool:
 def test_fitvec_agrees_with_fitparse(row: dict[str, str], corpus: Path):
     name = Path(row["path"]).name
     data = Path(row["path"]).read_bytes()
-    reference = _decode_fitparse(data)
+    reference, error = fitparse_messages(data)
     try:
         ours, _ = messages(data, _WANTED)
     except ValueError as exc:  # not a FIT file at all: fitparse must have refused it too
-        assert reference.error is not None and not reference.messages, exc
+        assert error is not None and not reference, exc
         return
-    theirs = [m for m in reference.messages if m.name in CHAINS or m.dev]
+    theirs = [m for m in reference if m.name in CHAINS or m.dev]
     mine = [m for m in ours if m.name in CHAINS or m.dev]
-    if reference.error is not None:  # fitparse stopped early: what it decoded must agree
+    if error is not None:  # fitparse stopped early: what it decoded must agree
         mine = mine[:len(theirs)]
     assert [m.name for m in mine] == [m.name for m in theirs]
     wrong = []
@@ -115,3 +116,34 @@ def test_fitvec_agrees_with_fitparse(row: dict[str, str], corpus: Path):
                 continue
             wrong.append((index, a.name, keys[0], u, v))
     assert not wrong[:10], f"{len(wrong)} differences"
+
+
+@pytest.mark.parametrize("row", _rows(), ids=[Path(r["path"]).name for r in _rows()])
+def test_the_connector_gives_the_same_tables_through_either_decoder(row: dict[str, str], corpus: Path):
+    """From the messages to the tables: fitvec's columns and fitparse's dictionaries take different roads
+    (connectors/fit.py `_decode_fitvec`, `_from_messages`); every whole file must give the same records,
+    laps, developer fields and pauses."""
+    data = Path(row["path"]).read_bytes()
+    fast = _decode_fitvec(data)
+    if fast is None:
+        pytest.skip("damaged: fitparse reads it on both roads")
+    reference, error = fitparse_messages(data)
+    if error is not None:
+        pytest.skip(f"fitparse cannot decode it ({error}); the messages test above compares what it did")
+    try:
+        theirs = _activities(_from_messages(reference, error, "fitparse"), "x.fit")
+    except InputError as exc:  # not an activity: fitvec must say the same
+        with pytest.raises(type(exc)):
+            _activities(fast, "x.fit")
+        return
+    mine = _activities(fast, "x.fit")
+    assert len(mine) == len(theirs)
+    for a, b in zip(mine, theirs, strict=True):
+        assert a.records.equals(b.records)
+        names = {"trigger": "lap_trigger", "intensity": "intensity"}  # where fitparse's older profile has numbers
+        assert a.laps.drop_columns(list(names)).equals(b.laps.drop_columns(list(names)))
+        for column, key in names.items():
+            for u, v in zip(a.laps[column].to_pylist(), b.laps[column].to_pylist(), strict=True):
+                assert u == v or (v is not None and v.isdigit() and _newer_profile(key, u, int(v))), (column, u, v)
+        assert a.developer_fields.equals(b.developer_fields)
+        assert a.pauses == b.pauses
