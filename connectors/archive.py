@@ -88,3 +88,21 @@ def members(path: str, data: bytes, limits: ArchiveLimits = DEFAULT_LIMITS
                 yield name, b"", exc.reason
             except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
                 yield name, b"", f"cannot read this member: {exc}"
+
+
+def member(path: str, data: bytes, name: str, limits: ArchiveLimits = DEFAULT_LIMITS) -> bytes | None:
+    """One zip member by its name (a Strava export's activities.csv, read before the files it describes),
+    None where there is no such member or it breaks a limit; a gzip file has no named members."""
+    if path.lower().endswith(".gz"):
+        return None
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            info = archive.getinfo(name)
+            if info.file_size > limits.max_member_bytes or (
+                    info.compress_size and info.file_size / info.compress_size > limits.max_ratio):
+                return None
+            return archive.read(info)
+    except KeyError:
+        return None
+    except (zipfile.BadZipFile, ValueError, zlib.error, EOFError, NotImplementedError) as exc:
+        raise CorruptFile(path, f"not a readable zip file: {exc}") from exc

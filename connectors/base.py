@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute
@@ -31,6 +32,9 @@ class InputError(KindpaceError):
         self.offset = offset
         where = f" at byte {offset}" if offset is not None else ""
         super().__init__(f"{path}: {reason}{where}")
+
+    def __reduce__(self) -> tuple[Any, ...]:  # travels whole between the import's worker processes
+        return type(self), (self.path, self.reason, self.offset)
 
 
 class CorruptFile(InputError):

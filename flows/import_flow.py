@@ -1,4 +1,4 @@
-"""The import flows: batches of files through parse -> normalize -> dedupe -> write, then the verdicts.
+"""The import flows: batches of files through read (decode, normalize) -> dedupe -> write, then the verdicts.
 
 Each stage is a Prefect task over a batch of files (tens of task runs per flow run, not one per
 file: prefect.md §5); per-file outcomes are data in each batch's manifest, and only store errors
@@ -22,8 +22,7 @@ from pipeline.store import Store
 _task = task(cache_policy=NO_CACHE, persist_result=False)
 
 TASKS = importer.Stages(
-    parse=_task(importer.parse_batch),
-    normalize=_task(importer.normalize_batch),
+    read=_task(importer.read_batch),
     dedupe=_task(importer.dedupe_batch),
     write=_task(importer.write_batch),
 )
@@ -56,7 +55,9 @@ def _artifact(report: dict[str, Any]) -> None:
 def import_files(paths: list[str], store_path: str, athlete_id: str = "me",
                  config_path: str | None = None) -> dict[str, Any]:
     """Import every file under `paths` into the store, then judge the new runs; returns the JSON report."""
-    report = importer.run_batches(Store(store_path), importer.discover(paths), athlete_id, stages=TASKS)
+    from pipeline.sync import import_paths
+
+    report = import_paths(Store(store_path), paths, athlete_id, stages=TASKS)
     _artifact(report)
     report["verdicts"] = judge(store_path, athlete_id, config_path)
     return report

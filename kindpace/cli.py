@@ -26,6 +26,8 @@ def _wait(parser: argparse.ArgumentParser) -> None:
                         help="wait this long for another writer to finish (default 600); then exit 3")
     parser.add_argument("--decoder", choices=("fitvec", "fitparse"), default=None,
                         help="FIT decoder: fitvec (vectorized, the default) or fitparse (the reference)")
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help="processes that decode and normalize files (default: one per core; 1: none)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -313,6 +315,8 @@ def _import(cfg: config_mod.Config, args: argparse.Namespace) -> int:
         os.environ["KINDPACE_LOCK_WAIT_S"] = str(args.wait)
     if getattr(args, "decoder", None) is not None:
         os.environ["KINDPACE_FIT_DECODER"] = args.decoder
+    if getattr(args, "workers", None) is not None:
+        os.environ["KINDPACE_WORKERS"] = str(max(1, args.workers))
 
     try:
         # Bad paths and an unwritable store are said plainly before Prefect starts (it takes seconds).

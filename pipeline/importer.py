@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-from collections.abc import Callable, Container, Iterable
+from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,8 +19,10 @@ import pyarrow as pa
 
 from connectors import DecodedActivity, InputError, UnsupportedFormat, archive, decode_file
 from connectors.base import KindpaceError
+from pipeline import parallel
 from pipeline.corrections import Corrections, StravaLabels, label_rows, member_label, strava_labels
 from pipeline.normalize import NormalizedActivity, activity_table, normalize
+from pipeline.parallel import map_ordered
 from pipeline.store import Store
 from schemas.tables import CORRECTIONS, IMPORTS, SCHEMA_VERSION
 
@@ -69,6 +71,27 @@ class ParsedFile:
     error: InputError | None = None
     normalized: list[NormalizedActivity] = field(default_factory=list)
     labels: StravaLabels | None = None  # what the runner told Strava about this file (its export's CSV)
+    warnings: list[str] = field(default_factory=list)  # the decoders' notes, kept once the activities are normalized
+
+
+@dataclass
+class Input:
+    """One file to import: read from `source` (or `path`) when the batch gets to it, or, for an
+    archive's member, held in `data`; `error` when it cannot be used at all."""
+
+    path: str
+    source: str | None = None
+    data: bytes | None = None
+    labels: StravaLabels | None = None
+    error: InputError | None = None
+
+    def size(self) -> int:
+        if self.data is not None:
+            return len(self.data)
+        try:
+            return os.stat(self.source or self.path).st_size
+        except OSError:
+            return 0
 
 
 @dataclass
@@ -108,75 +131,84 @@ def batches(items: list[Any], size: int) -> list[list[Any]]:
 # --- stage 1: parse -----------------------------------------------------------------------------------
 
 
-def parse_file(path: str, source: str | None = None, known: Container[str] = ()) -> ParsedFile:
-    """Read and decode one file. `source` is where to read the bytes when it differs from `path`;
-    a file whose sha256 is in `known` (already imported) is not decoded again."""
-    return parse_bytes(path, Path(source or path).read_bytes(), known)
-
-
-def parse_archive(path: str, source: str | None = None, known: Container[str] = ()) -> list[ParsedFile]:
-    """Each member of a zip or gzip file as an input of its own (`ARCHIVE!member`); an archive that
-    cannot be opened is one quarantined input."""
-    return _archive_inputs(path, Path(source or path).read_bytes(), known, depth=0)
+def inputs(items: Iterable[str | tuple[str, str]]) -> Iterator[Input]:
+    """The files to import, one at a time: paths as they are, and each member of a zip or gzip file as an
+    input of its own (`ARCHIVE!member`), read from the archive only when the stream gets to it, so an
+    export of thousands of files is never in memory at once."""
+    for item in items:
+        path, source = (item, None) if isinstance(item, str) else item
+        if not archive.is_archive(path):
+            yield Input(path, source)
+            continue
+        try:
+            data = Path(source or path).read_bytes()
+        except OSError as exc:  # vanished or unreadable: accounted for, not fatal
+            yield Input(path, error=InputError(path, f"cannot read: {exc.strerror or exc}"))
+            continue
+        yield from _members(path, data, depth=0)
 
 
 # A Garmin Connect export holds zips of uploaded files inside its zip: one level of nesting is opened.
 MAX_ARCHIVE_DEPTH = 2
 
 
-def _archive_inputs(path: str, data: bytes, known: Container[str], depth: int) -> list[ParsedFile]:
-    out = []
-    try:
-        inside = list(archive.members(path, data))
-    except InputError as exc:
-        return [ParsedFile(path, hashlib.sha256(data).hexdigest(), len(data), data, error=exc)]
+def _members(path: str, data: bytes, depth: int) -> Iterator[Input]:
     # A Strava bulk export lists the runner's names, types and perceived exertion in activities.csv.
     csv_name = f"{path}!activities.csv"
-    labels = next((strava_labels(body) for name, body, problem in inside if name == csv_name and not problem), {})
-    for name, body, problem in inside:
-        if problem is None and archive.is_archive(name) and depth + 1 < MAX_ARCHIVE_DEPTH:
-            out.extend(_archive_inputs(name, body, known, depth + 1))
-        elif name == csv_name and labels:
-            out.append(ParsedFile(name, hashlib.sha256(body).hexdigest(), len(body), body, error=UnsupportedFormat(
-                name, f"Strava's list of activities: names, types and perceived exertion taken from it for "
-                      f"{len(labels)} file(s)")))
-        elif problem is None:
-            parsed = parse_bytes(name, body, known)
-            parsed.labels = member_label(labels, name) if labels else None
-            out.append(parsed)
-        else:
-            out.append(ParsedFile(name, hashlib.sha256(body).hexdigest(), len(body), body,
-                                  error=InputError(name, problem)))
-    return out
-
-
-def parse_bytes(path: str, data: bytes, known: Container[str] = ()) -> ParsedFile:
-    sha = hashlib.sha256(data).hexdigest()
-    parsed = ParsedFile(path=path, sha256=sha, size_bytes=len(data), data=data)
-    if sha in known:
-        return parsed
     try:
-        parsed.activities = decode_file(data, path)
+        listing = archive.member(path, data, "activities.csv")
+        labels = strava_labels(listing) if listing is not None else {}
+        for name, body, problem in archive.members(path, data):
+            if problem is None and archive.is_archive(name) and depth + 1 < MAX_ARCHIVE_DEPTH:
+                yield from _members(name, body, depth + 1)
+            elif name == csv_name and labels:
+                yield Input(name, data=body, error=UnsupportedFormat(
+                    name, f"Strava's list of activities: names, types and perceived exertion taken from it for "
+                          f"{len(labels)} file(s)"))
+            elif problem is None:
+                yield Input(name, data=body, labels=member_label(labels, name) if labels else None)
+            else:
+                yield Input(name, data=body, error=InputError(name, problem))
+    except InputError as exc:  # the archive itself cannot be opened (or its directory breaks a limit)
+        yield Input(path, data=data, error=exc)
+
+
+def read_input(item: Input) -> ParsedFile:
+    """An input's bytes and content hash (no decoding): an error where it cannot be read."""
+    if item.error is not None:
+        data = item.data or b""
+        sha = hashlib.sha256(data).hexdigest() if data else ""
+        return ParsedFile(item.path, sha, len(data), data, error=item.error)
+    try:
+        data = item.data if item.data is not None else Path(item.source or item.path).read_bytes()
+    except OSError as exc:  # vanished or unreadable: accounted for, not fatal
+        return ParsedFile(item.path, "", 0, b"", error=InputError(item.path, f"cannot read: {exc.strerror or exc}"))
+    return ParsedFile(item.path, hashlib.sha256(data).hexdigest(), len(data), data, labels=item.labels)
+
+
+def decode_and_normalize(parsed: ParsedFile, athlete_id: str, imported_at: datetime) -> ParsedFile:
+    """The CPU-bound part of reading one file, in a pool worker or here; what it hands back leaves the
+    bytes out (the caller has them), so only the normalized tables travel between processes."""
+    try:
+        parsed.activities = decode_file(parsed.data, parsed.path)
     except InputError as exc:
         parsed.error = exc
     except Exception as exc:  # a decoder bug must not stop the batch: quarantine, name it
-        parsed.error = InputError(path, f"decoder failed unexpectedly: {type(exc).__name__}: {exc}")
-    return parsed
+        parsed.error = InputError(parsed.path, f"decoder failed unexpectedly: {type(exc).__name__}: {exc}")
+    normalize_file(parsed, athlete_id, imported_at)
+    return replace(parsed, data=b"")
 
 
-def parse_batch(paths: list[str] | list[tuple[str, str]], known: Container[str] = ()) -> list[ParsedFile]:
-    out = []
-    for item in paths:
-        path, source = (item, None) if isinstance(item, str) else item
-        try:
-            if archive.is_archive(path):
-                out.extend(parse_archive(path, source, known))
-            else:
-                out.append(parse_file(path, source, known))
-        except OSError as exc:  # vanished or unreadable: accounted for, not fatal
-            out.append(
-                ParsedFile(path, "", 0, b"", error=InputError(path, f"cannot read: {exc.strerror or exc}"))
-            )
+def read_batch(items: list[Input], known: Container[str], athlete_id: str, imported_at: datetime
+               ) -> list[ParsedFile]:
+    """Stages 1 and 2 for one batch: every input read and hashed here; those not imported before (not in
+    `known`) decoded and normalized across the import's process pool where one is open
+    (pipeline/parallel.py)."""
+    out = [read_input(item) for item in items]
+    todo = [i for i, p in enumerate(out) if p.error is None and p.sha256 not in known]
+    done = map_ordered(decode_and_normalize, [out[i] for i in todo], athlete_id, imported_at)
+    for i, parsed in zip(todo, done, strict=True):
+        out[i] = replace(parsed, data=out[i].data)
     return out
 
 
@@ -188,26 +220,29 @@ def activity_id_for(sha256: str, session_index: int) -> str:
     return f"{sha256[:20]}-{session_index}"
 
 
-def normalize_batch(parsed: list[ParsedFile], athlete_id: str, imported_at: datetime) -> list[ParsedFile]:
-    for item in parsed:
-        if item.error is not None:
-            continue
-        try:
-            item.normalized = [
-                normalize(
-                    act,
-                    athlete_id=athlete_id,
-                    activity_id=activity_id_for(item.sha256, act.session_index),
-                    source_sha256=item.sha256,
-                    source_path=item.path,
-                    imported_at=imported_at,
-                )
-                for act in item.activities
-            ]
-        except Exception as exc:  # normalization bug on odd data: quarantine the file, keep going
-            item.error = InputError(item.path, f"normalization failed: {type(exc).__name__}: {exc}")
-            item.normalized = []
-    return parsed
+def normalize_file(item: ParsedFile, athlete_id: str, imported_at: datetime) -> ParsedFile:
+    """The decoded activities as rows and tables; the decoded ones are dropped then (only their notes are
+    kept), so a batch holds each run once."""
+    if item.error is not None:
+        return item
+    try:
+        item.normalized = [
+            normalize(
+                act,
+                athlete_id=athlete_id,
+                activity_id=activity_id_for(item.sha256, act.session_index),
+                source_sha256=item.sha256,
+                source_path=item.path,
+                imported_at=imported_at,
+            )
+            for act in item.activities
+        ]
+    except Exception as exc:  # normalization bug on odd data: quarantine the file, keep going
+        item.error = InputError(item.path, f"normalization failed: {type(exc).__name__}: {exc}")
+        item.normalized = []
+    item.warnings = sorted({w for act in item.activities for w in act.warnings})
+    item.activities = []
+    return item
 
 
 # --- stage 3: identify and dedupe ---------------------------------------------------------------------
@@ -351,7 +386,7 @@ def _decide(state: StoreState, item: ParsedFile, athlete_id: str, now: datetime)
         return Decision(item, outcome, keep_original=outcome.outcome != "skipped" and bool(item.sha256),
                         ledger_changed=not unchanged)
 
-    warnings = sorted({w for act in item.activities for w in act.warnings})
+    warnings = list(item.warnings)
     to_write: list[NormalizedActivity] = []
     ids: list[str] = []
     duplicates_of: list[str] = []
@@ -460,21 +495,36 @@ def commit(store: Store, state: StoreState) -> None:
 # --- composition --------------------------------------------------------------------------------------
 
 # Aim for at most this many batches per import, each of at least MIN_BATCH files: tens of task runs
-# per flow run, not one per file (prefect.md §5).
+# per flow run, not one per file (prefect.md §5); and at most MAX_BATCH files or MAX_BATCH_BYTES of input
+# each, so what a batch holds in memory is bounded however large the import.
 MAX_BATCHES = 8
 MIN_BATCH = 25
+MAX_BATCH = 200
+MAX_BATCH_BYTES = 64 * 2**20
 
 
 def batch_size(n_files: int) -> int:
-    return max(MIN_BATCH, math.ceil(n_files / MAX_BATCHES))
+    return min(MAX_BATCH, max(MIN_BATCH, math.ceil(n_files / MAX_BATCHES)))
+
+
+def batched(stream: Iterable[Input], size: int, max_bytes: int = MAX_BATCH_BYTES) -> Iterator[list[Input]]:
+    batch: list[Input] = []
+    held = 0
+    for item in stream:
+        batch.append(item)
+        held += item.size()
+        if len(batch) >= size or held >= max_bytes:
+            yield batch
+            batch, held = [], 0
+    if batch:
+        yield batch
 
 
 @dataclass(frozen=True)
 class Stages:
-    """The four stages; the flow passes its Prefect tasks, tests and tools the plain functions."""
+    """The three stages; the flow passes its Prefect tasks, tests and tools the plain functions."""
 
-    parse: Callable[..., list[ParsedFile]] = parse_batch
-    normalize: Callable[..., list[ParsedFile]] = normalize_batch
+    read: Callable[..., list[ParsedFile]] = read_batch
     dedupe: Callable[..., list[Decision]] = dedupe_batch
     write: Callable[..., list[FileOutcome]] = write_batch
 
@@ -489,19 +539,25 @@ def run_batches(
     """
     outcomes: list[FileOutcome] = []
     store.ensure()
-    with store.writer_lock():
+    with store.writer_lock(), parallel.opened(_expected_files(items)):
         state = StoreState(store)
         if reset:
             state.reset()
         now = now_utc()
-        for batch in batches(items, batch_size(len(items))):
-            parsed = stages.parse(batch, state.imported_hashes())
-            parsed = stages.normalize(parsed, athlete_id, now)
+        for batch in batched(inputs(items), batch_size(len(items))):
+            parsed = stages.read(batch, state.imported_hashes(), athlete_id, now)
             decisions = stages.dedupe(state, parsed, athlete_id, now)
             outcomes.extend(stages.write(store, state, decisions))
         if reset:
             commit(store, state)  # an empty reimport still empties the tables
     return {"counts": count(outcomes), "files": [o.report() for o in outcomes]}
+
+
+def _expected_files(items: list[Any]) -> int:
+    """How many inputs an import will read, for choosing whether a process pool pays: an archive may
+    hold thousands, so it counts as many."""
+    paths = [item if isinstance(item, str) else item[0] for item in items]
+    return len(paths) + sum(parallel.MIN_FILES for p in paths if archive.is_archive(p))
 
 
 def originals_in_order(store: Store) -> list[tuple[str, str]]:

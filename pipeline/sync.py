@@ -20,7 +20,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from pipeline.importer import Stages, local_offset, now_utc, run_batches
+from pipeline.importer import OUTCOMES, Stages, discover, local_offset, now_utc, run_batches
 from pipeline.store import Store
 from schemas.tables import SYNC_RUNS, SYNC_SEEN
 
@@ -131,15 +131,7 @@ def sync(store: Store, sources: list[SourceSpec], athlete_id: str, stages: Stage
             updates[key] = None  # it is not there any more
     result = SyncReport(report, described, missing)
     with store.writer_lock():
-        if updates:  # merged into the ledger as it is now: another sync may have written since we read it
-            current = {r["path"]: r for r in store.read("sync_seen").to_pylist()}
-            for seen_path, row in updates.items():
-                if row is None:
-                    current.pop(seen_path, None)
-                else:
-                    current[seen_path] = row
-            rows = sorted(current.values(), key=lambda r: r["path"])
-            store.replace_table("sync_seen", pa.Table.from_pylist(rows, schema=SYNC_SEEN))
+        _remember(store, updates)
         runs = store.read("sync_runs").to_pylist()
         runs.append({
             "started_at": started, "finished_at": datetime.now(UTC).replace(microsecond=0), "utc_offset_s": offset,
@@ -149,6 +141,73 @@ def sync(store: Store, sources: list[SourceSpec], athlete_id: str, stages: Stage
         })
         store.replace_table("sync_runs", pa.Table.from_pylist(runs, schema=SYNC_RUNS))
     return result
+
+
+def _remember(store: Store, updates: dict[str, dict[str, Any] | None]) -> None:
+    """Merge what was read (None: a path that is gone) into `sync_seen` as it is now, under the writer
+    lock: another sync or import may have written since it was read."""
+    if not updates:
+        return
+    current = {r["path"]: r for r in store.read("sync_seen").to_pylist()}
+    for seen_path, row in updates.items():
+        if row is None:
+            current.pop(seen_path, None)
+        else:
+            current[seen_path] = row
+    rows = sorted(current.values(), key=lambda r: r["path"])
+    store.replace_table("sync_seen", pa.Table.from_pylist(rows, schema=SYNC_SEEN))
+
+
+UNCHANGED = "unchanged since it was last read (same path, size and modification time)"
+
+
+def import_paths(store: Store, paths: list[str], athlete_id: str, stages: Stages = Stages(),
+                 now: datetime | None = None) -> dict[str, Any]:
+    """`kindpace import`: every file under `paths`. A file read before at the same path, size and
+    modification time whose content the store holds is not read again (not even hashed): it is
+    reported as a duplicate, so re-importing a folder of ten years costs a directory walk."""
+    started = now or now_utc()
+    files = discover(paths)
+    store.ensure()
+    seen = {r["path"]: r for r in store.read("sync_seen").to_pylist()}
+    held = {r["sha256"]: r for r in store.read("imports").to_pylist() if r["outcome"] in ("imported", "duplicate")}
+    items: list[str] = []
+    stats: dict[str, tuple[str, os.stat_result]] = {}
+    unchanged: list[dict[str, Any]] = []
+    for path in files:
+        key = os.path.abspath(path)
+        try:
+            st = os.stat(path)
+        except OSError:
+            items.append(path)  # the import reports why it cannot be read
+            continue
+        before = seen.get(key)
+        if (before is not None and before["size_bytes"] == st.st_size and before["mtime"] == _mtime(st)
+                and before["sha256"] in held):
+            unchanged.append({"path": path, "sha256": before["sha256"], "outcome": "duplicate", "reason": UNCHANGED,
+                              "warnings": [], "activity_ids": list(held[before["sha256"]]["activity_ids"] or [])})
+            continue
+        items.append(path)
+        stats[path] = (key, st)
+    report: dict[str, Any] = run_batches(store, items, athlete_id, stages=stages) if items else {
+        "counts": dict.fromkeys(OUTCOMES, 0), "files": []}
+    offset = local_offset(started)
+    first: dict[str, dict[str, Any]] = {}  # an archive's members are `ARCHIVE!member`: its first member stands for it
+    for entry in report["files"]:
+        first.setdefault(entry["path"].split("!", 1)[0], entry)
+    updates: dict[str, dict[str, Any] | None] = {}
+    for path, entry in first.items():
+        if path in stats and entry["sha256"]:
+            key, st = stats[path]
+            updates[key] = {"source": "kindpace import", "source_kind": "import", "path": key,
+                            "size_bytes": st.st_size, "mtime": _mtime(st), "sha256": entry["sha256"],
+                            "outcome": entry["outcome"], "seen_at": started, "utc_offset_s": offset}
+    if updates:
+        with store.writer_lock():
+            _remember(store, updates)
+    report["files"] = unchanged + report["files"]
+    report["counts"]["duplicate"] += len(unchanged)
+    return report
 
 
 def tidy_inbox(inbox: Path, path: Path, entries: list[dict[str, Any]], when: datetime) -> Path:

@@ -374,7 +374,7 @@ REST_WEEKS = pa.schema(
 SYNC_SEEN = pa.schema(
     [
         col("source", pa.string(), "", "The source's path as configured.", False),
-        col("source_kind", pa.string(), "", "watch, folder or inbox.", False),
+        col("source_kind", pa.string(), "", "watch, folder or inbox; import for files `kindpace import` read.", False),
         col("path", pa.string(), "", "The file's path.", False),
         col("size_bytes", pa.int64(), "B", "Its size when last seen.", False),
         col("mtime", UTC_MS, "UTC", "Its modification time when last seen.", False),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
 from pathlib import Path
 
@@ -70,6 +71,7 @@ def test_a_second_import_changes_nothing(inbox: Path, tmp_path: Path, monkeypatc
     before = _snapshot(store.root)
     decoded = []
     real = importer.decode_file
+    monkeypatch.setenv("KINDPACE_WORKERS", "1")  # decode here, where the spy is, not in pool workers
     monkeypatch.setattr(importer, "decode_file", lambda data, path: decoded.append(path) or real(data, path))
     again = _import(store, inbox)
     # files already imported are recognised by their sha256 and not decoded again
@@ -216,3 +218,33 @@ def test_the_runners_feel_is_kept_when_a_richer_file_replaces_a_copy(tmp_path: P
     _import(store, SAMPLES / "easy-run.fit")
     (row,) = store.read("activities").to_pylist()
     assert (row["workout_feel"], row["workout_rpe"]) == (75, 30)
+
+
+def test_an_unchanged_file_is_not_read_again(tmp_path: Path, monkeypatch):
+    """Re-importing a folder skips files by path, size and modification time, before reading or hashing;
+    a file whose time changed is read (and recognised by its hash), a changed one is read and imported."""
+    from pipeline import sync
+
+    folder = tmp_path / "runs"
+    shutil.copytree(SAMPLES, folder)
+    store = Store(tmp_path / "store")
+    first = sync.import_paths(store, [str(folder)], "me")
+    assert first["counts"]["imported"] == 5
+    read: list[str] = []
+    real = importer.read_input
+    monkeypatch.setattr(importer, "read_input", lambda item: read.append(Path(item.path).name) or real(item))
+    again = sync.import_paths(store, [str(folder)], "me")
+    assert read == []
+    assert {f["reason"] for f in again["files"]} == {sync.UNCHANGED}
+    assert again["counts"] == {**dict.fromkeys(importer.OUTCOMES, 0), "duplicate": 5}
+    assert sorted(aid for f in again["files"] for aid in f["activity_ids"]) == sorted(
+        store.read("activities").column("activity_id").to_pylist())
+
+    touched = folder / "easy-run.fit"
+    os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 10**9))
+    third = sync.import_paths(store, [str(folder)], "me")
+    assert read == ["easy-run.fit"]
+    (entry,) = [f for f in third["files"] if f["path"].endswith("easy-run.fit")]
+    assert (entry["outcome"], entry["reason"]) == ("duplicate", "already imported")
+    fourth = sync.import_paths(store, [str(folder)], "me")  # its new time is remembered
+    assert read == ["easy-run.fit"] and fourth["counts"]["duplicate"] == 5
