@@ -33,7 +33,10 @@ lint: $(BIN)/.installed
 docs: $(BIN)/.installed
 	$(BIN)/python -m schemas.docgen > docs/schema.md
 
-# On demand, never in CI: decode and import throughput against fitparse, fitdecode and the FIT SDK on the
-# corpus (several minutes: the peers are slow). Prints a table of ratios, writes bench/results.json.
+# On demand, never in CI (about 15 minutes on 2 cores: the peers are slow): decode throughput against
+# fitparse, fitdecode, the FIT SDK and fitfast on the corpus; kindpace import of a generated history with
+# fitvec and with fitparse; a 10,000-file no-op re-import; reading 1,000 activities back; the read-only
+# commands. Prints a table of ratios, writes bench/results.json.
 bench: $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python bench/bench.py --json bench/results.json

@@ -1,16 +1,25 @@
-"""kindpace benchmarks, run on demand (never in the tests): `python bench/bench.py [--files N] [--json OUT]`.
+"""kindpace benchmarks, run on demand (never in the tests): `make bench`, or `python bench/bench.py`.
 
-Measured side by side in one run on the corpus's FIT files (../shared/corpus or KINDPACE_CORPUS):
+Measured side by side in one run, on this machine (the number of cores is printed with the results):
 
-- decode: MB/s of kindpace's vectorized decoder (framing, CRC and every message decoded into columns;
-  median of 3 runs), of the connector as the import uses it (fitvec with named values, fitparse for
-  damaged files and files with developer fields), and of fitparse, fitdecode and the Garmin FIT SDK
-  (one run each: they are slow), with the ratio of kindpace's to each;
-- import: files/s and MB/s of the import stages (parse, normalize, dedupe, write; no Prefect, no
-  verdicts) into a fresh store, with the fitvec decoder and with fitparse, and the ratio; peak memory.
+1. decode, on the corpus's FIT files (../shared/corpus or KINDPACE_CORPUS): MB/s of kindpace's
+   vectorized decoder (framing, file CRC checked, the messages and fields the pipeline reads decoded
+   into named, scaled columns; median of 3 runs), of the same with every field of every message, of
+   the FIT connector as the import uses it (fitvec, fitparse for damaged files), and of fitparse,
+   fitdecode and the Garmin FIT SDK (one run each: they are slow), with the ratio of kindpace's to
+   each; fitfast (Rust, columns of records; median of 3) on the files it decodes, against kindpace on
+   those same files.
+2. import, end to end: `kindpace import` (Prefect's local mode, decode, normalize, dedupe, write, the
+   verdicts) of a generated history (bench/history.py: the sample runs re-timed a day apart) into a
+   fresh store, a large and a tiny one, so the fixed start-up drops out of (large - tiny) files /
+   (large - tiny) seconds; with fitvec and with `--decoder fitparse` (a smaller large one: it is slow);
+   peak memory of the import process and its children (Prefect's temporary server aside).
+3. no-op re-import: `kindpace import` of a folder of NOOP files all already in the ledger, timed inside
+   the process (after start-up) through the same functions the flow runs.
+4. read back: 1,000 activities' records from the store, with pyarrow.dataset and with DuckDB.
+5. read-only commands on the large store: `activities`, `runs`, `status`, `profile show`, wall time.
 
-Prints a table and writes the numbers as JSON. The issue's other measures (a 10,000-file no-op re-import,
-reading 1,000 activities back, the verdict stage) are not here yet.
+Prints a table and writes every number as JSON (bench/results.json).
 """
 
 from __future__ import annotations
@@ -19,10 +28,11 @@ import argparse
 import io
 import json
 import os
-import resource
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -30,6 +40,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+KINDPACE = str(Path(sys.executable).with_name("kindpace"))
+CONFIG = str(ROOT / "samples" / "kindpace.toml")
 
 
 def corpus_files(limit: int | None) -> list[Path]:
@@ -41,55 +53,59 @@ def corpus_files(limit: int | None) -> list[Path]:
     return files[:limit] if limit else files
 
 
-def _fitvec_columns(data: bytes) -> None:
+# --- 1. decode ------------------------------------------------------------------------------------------
+
+
+def _fitvec_pipeline(data: bytes) -> None:
+    from connectors import fitvec
+    from connectors.fit import _WANTED, FIELDS_USED
+
+    fitvec.decode(data, set(_WANTED), FIELDS_USED)
+
+
+def _fitvec_all(data: bytes) -> None:
     from connectors import fitvec
 
-    framing = fitvec.frame(data)
-    fitvec.decode_groups(data, framing)
+    fitvec.decode(data)
 
 
 def _connector(data: bytes) -> None:
     from connectors.fit import decode_fit
 
-    try:
-        decode_fit(data, "bench.fit")
-    except Exception:  # noqa: BLE001 - damaged files count as read
-        pass
+    decode_fit(data, "bench.fit")
 
 
 def _fitparse(data: bytes) -> None:
     import fitparse
 
-    try:
-        for _ in fitparse.FitFile(io.BytesIO(data), check_crc=True).get_messages():
-            pass
-    except Exception:  # noqa: BLE001
+    for _ in fitparse.FitFile(io.BytesIO(data), check_crc=True).get_messages():
         pass
 
 
 def _fitdecode(data: bytes) -> None:
     import fitdecode
 
-    try:
-        with warnings.catch_warnings(), fitdecode.FitReader(io.BytesIO(data),
-                                                             error_handling=fitdecode.ErrorHandling.WARN) as r:
-            warnings.simplefilter("ignore")
-            for _ in r:
-                pass
-    except Exception:  # noqa: BLE001
-        pass
+    with warnings.catch_warnings(), fitdecode.FitReader(io.BytesIO(data),
+                                                         error_handling=fitdecode.ErrorHandling.WARN) as r:
+        warnings.simplefilter("ignore")
+        for _ in r:
+            pass
 
 
 def _sdk(data: bytes) -> None:
     from garmin_fit_sdk import Decoder, Stream
 
-    try:
-        Decoder(Stream.from_byte_array(bytearray(data))).read()
-    except Exception:  # noqa: BLE001
-        pass
+    Decoder(Stream.from_byte_array(bytearray(data))).read()
+
+
+def _fitfast(data: bytes) -> None:
+    import fitfast
+
+    fitfast.records(data)
 
 
 def throughput(fn: Any, datas: list[bytes], runs: int) -> float:
+    """MB/s over all the files (a file a decoder refuses still counts as read), median of `runs`."""
     total = sum(map(len, datas)) / 1e6
     times = []
     for _ in range(runs):
@@ -97,59 +113,243 @@ def throughput(fn: Any, datas: list[bytes], runs: int) -> float:
         for data in datas:
             try:
                 fn(data)
-            except Exception:  # noqa: BLE001 - a file the decoder refuses still counts as read
-                pass
+            except BaseException as exc:  # noqa: BLE001 - Rust wheels raise PanicException (a BaseException)
+                if isinstance(exc, KeyboardInterrupt):
+                    raise
         times.append(time.perf_counter() - start)
     return total / statistics.median(times)
 
 
-def import_rate(files: list[Path], decoder: str) -> dict[str, float]:
-    from pipeline.importer import run_batches
-    from pipeline.store import Store
-
-    os.environ["KINDPACE_FIT_DECODER"] = decoder
-    with tempfile.TemporaryDirectory() as tmp:
-        start = time.perf_counter()
-        report = run_batches(Store(Path(tmp) / "store"), [str(f) for f in files], "me")
-        seconds = time.perf_counter() - start
-    mb = sum(f.stat().st_size for f in files) / 1e6
-    return {"seconds": seconds, "files_per_s": len(files) / seconds, "mb_per_s": mb / seconds,
-            "imported": report["counts"]["imported"]}
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--files", type=int, help="only the first N FIT files of the corpus")
-    parser.add_argument("--json", default="bench/results.json", help="where to write the numbers")
-    args = parser.parse_args()
-    files = corpus_files(args.files)
-    datas = [f.read_bytes() for f in files]
-    mb = sum(map(len, datas)) / 1e6
-    print(f"{len(files)} FIT files, {mb:.1f} MB, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
-    decode = {
-        "kindpace fitvec (columns)": throughput(_fitvec_columns, datas, 3),
-        "kindpace connector": throughput(_connector, datas, 1),
+def decode_section(datas: list[bytes]) -> dict[str, Any]:
+    rates = {
+        "kindpace fitvec (pipeline fields)": throughput(_fitvec_pipeline, datas, 3),
+        "kindpace fitvec (every field)": throughput(_fitvec_all, datas, 3),
+        "kindpace FIT connector": throughput(_connector, datas, 1),
         "fitparse": throughput(_fitparse, datas, 1),
         "fitdecode": throughput(_fitdecode, datas, 1),
         "garmin fit sdk": throughput(_sdk, datas, 1),
     }
-    ours = decode["kindpace fitvec (columns)"]
-    print(f"\n{'decode':<28}{'MB/s':>10}{'kindpace x':>12}")
-    for name, rate in decode.items():
-        print(f"{name:<28}{rate:>10.2f}{ours / rate:>12.1f}")
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    imports = {decoder: import_rate(files, decoder) for decoder in ("fitvec", "fitparse")}
-    peak_mb = max(before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024
-    print(f"\n{'import (no Prefect)':<28}{'files/s':>10}{'MB/s':>10}{'seconds':>10}")
-    for decoder, r in imports.items():
-        print(f"{decoder:<28}{r['files_per_s']:>10.1f}{r['mb_per_s']:>10.2f}{r['seconds']:>10.1f}")
-    ratio = imports["fitvec"]["mb_per_s"] / imports["fitparse"]["mb_per_s"]
-    print(f"import with fitvec: {ratio:.1f}x fitparse; peak memory of this process {peak_mb:.0f} MB")
-    out = {"files": len(files), "mb": mb, "cores": os.cpu_count(), "decode_mb_per_s": decode,
-           "decode_ratio": {k: ours / v for k, v in decode.items()}, "import": imports, "import_ratio": ratio,
-           "peak_rss_mb": peak_mb}
+    ours = rates["kindpace fitvec (pipeline fields)"]
+    out: dict[str, Any] = {"mb_per_s": rates, "ratio": {k: ours / v for k, v in rates.items()}}
+    try:
+        import fitfast
+
+        decodable = [d for d in datas if _decodes(fitfast.records, d)]
+        fast, mine = throughput(_fitfast, decodable, 3), throughput(_fitvec_pipeline, decodable, 3)
+        out["fitfast"] = {"files": len(decodable), "mb": sum(map(len, decodable)) / 1e6, "fitfast_mb_per_s": fast,
+                          "kindpace_mb_per_s": mine, "ratio": mine / fast}
+    except ImportError:
+        out["fitfast"] = None
+    return out
+
+
+def _decodes(fn: Any, data: bytes) -> bool:
+    try:
+        fn(data)
+        return True
+    except BaseException as exc:  # noqa: BLE001
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        return False
+
+
+# --- 2. import, end to end -----------------------------------------------------------------------------
+
+
+class PeakMemory:
+    """Peak memory of a process and its descendants, sampled every 50 ms from /proc (Linux): the sum of
+    their proportional set sizes (PSS: a page shared by n processes counts 1/n in each, so the libraries
+    every worker maps count once, as RSS would count them n times). The Prefect temporary server's
+    processes are left out (they are not the import's)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak_kb, self._stop = pid, 0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak_kb = max(self.peak_kb, self._tree_kb())
+            self._stop.wait(0.05)
+
+    def _tree_kb(self) -> int:
+        parents: dict[int, int] = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat = (entry / "stat").read_text()
+                    parents[int(entry.name)] = int(stat[stat.rindex(")") + 2:].split()[1])
+                except (OSError, ValueError):
+                    continue
+        tree, frontier = {self.pid}, [self.pid]
+        while frontier:
+            kids = [p for p, pp in parents.items() if pp in frontier and p not in tree]
+            tree.update(kids)
+            frontier = kids
+        total = 0
+        for pid in tree:
+            try:
+                cmd = (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ")
+                if b"uvicorn" in cmd or (b"prefect" in cmd and b"server" in cmd):
+                    continue
+                rollup = (Path("/proc") / str(pid) / "smaps_rollup").read_text()
+                total += int(next(line.split()[1] for line in rollup.splitlines() if line.startswith("Pss:")))
+            except (OSError, StopIteration, ValueError):
+                continue
+        return total
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak_kb / 1024
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> tuple[float, float, subprocess.CompletedProcess[str]]:
+    """Run `kindpace ARGS`: (seconds, peak MB of it and its children, the completed process)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen([KINDPACE, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, **(env or {})})
+    memory = PeakMemory(proc.pid)
+    out, err = proc.communicate()
+    seconds = time.perf_counter() - start
+    done = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+    if proc.returncode != 0:
+        raise RuntimeError(f"kindpace {' '.join(args)} failed ({proc.returncode}): {err[-2000:]}")
+    return seconds, memory.stop(), done
+
+
+def import_section(files: list[Path], tiny: int, large: int, decoder: str, work: Path) -> dict[str, Any]:
+    """`kindpace import` of the first `tiny` and the first `large` files, each into a fresh store."""
+    runs = {}
+    for n in (tiny, large):
+        folder = work / f"{decoder}-{n}"
+        folder.mkdir()
+        for f in files[:n]:
+            os.link(f, folder / f.name)
+        store = work / f"store-{decoder}-{n}"
+        seconds, peak, done = cli("import", str(folder), "--store", str(store), "--config", CONFIG, "--json",
+                                  "--decoder", decoder)
+        report = json.loads(done.stdout)
+        runs[n] = {"seconds": seconds, "peak_mb": peak, "imported": report["counts"]["imported"],
+                   "mb": sum(f.stat().st_size for f in files[:n]) / 1e6, "store": str(store)}
+    big, small = runs[large], runs[tiny]
+    extra_s = big["seconds"] - small["seconds"]
+    return {"tiny": small, "large": big, "files_per_s": (large - tiny) / extra_s,
+            "mb_per_s": (big["mb"] - small["mb"]) / extra_s, "start_up_s": small["seconds"]
+            - tiny * extra_s / (large - tiny)}
+
+
+# --- 3. no-op re-import, 4. read back, 5. read-only commands -----------------------------------------
+
+
+def noop_section(files: list[Path], work: Path) -> dict[str, Any]:
+    from flows.import_flow import context
+    from pipeline import sync, verdicts
+    from pipeline.store import Store
+
+    folder = work / "noop"
+    folder.mkdir()
+    for f in files:
+        os.link(f, folder / f.name)
+    store = Store(work / "store-noop")
+    ctx = context(CONFIG, str(store.root), "me")
+    start = time.perf_counter()
+    first = sync.import_paths(store, [str(folder)], "me")  # no Prefect: the ledger and the verdicts matter here
+    verdicts.judge(store, "me", ctx)
+    setup_s = time.perf_counter() - start
+    start = time.perf_counter()
+    again = sync.import_paths(store, [str(folder)], "me")
+    verdicts.judge(store, "me", ctx)  # as the flow does after every import
+    seconds = time.perf_counter() - start
+    assert again["counts"]["duplicate"] == len(files), again["counts"]
+    return {"files": len(files), "ledger_rows": store.read("imports").num_rows, "seconds": seconds,
+            "first_import_s": setup_s, "first_imported": first["counts"]["imported"]}
+
+
+def read_section(store: Path, n: int) -> dict[str, Any]:
+    import duckdb
+    import pyarrow.dataset as ds
+
+    paths = sorted(str(p) for p in (store / "records").glob("*.parquet"))[:n]
+    start = time.perf_counter()
+    table = ds.dataset(paths, format="parquet").to_table()
+    arrow_s = time.perf_counter() - start
+    start = time.perf_counter()
+    rows = duckdb.sql(f"select count(*), avg(heart_rate_bpm) from read_parquet({paths!r})").fetchall()
+    duck_s = time.perf_counter() - start
+    return {"activities": len(paths), "records": table.num_rows, "pyarrow_s": arrow_s, "duckdb_s": duck_s,
+            "duckdb_rows": rows[0][0]}
+
+
+def commands_section(store: Path) -> dict[str, float]:
+    out = {}
+    for command in (["activities"], ["runs"], ["status"], ["profile", "show"]):
+        seconds, _, _ = cli(*command, "--store", str(store), "--config", CONFIG)
+        out[" ".join(command)] = seconds
+    return out
+
+
+# --- report ----------------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--files", type=int, help="only the first N FIT files of the corpus (decode)")
+    parser.add_argument("--history", type=int, default=2000, help="files in the large generated import")
+    parser.add_argument("--fitparse-history", type=int, default=80, help="the same with the fitparse decoder")
+    parser.add_argument("--tiny", type=int, default=20, help="files in the tiny import (start-up)")
+    parser.add_argument("--noop", type=int, default=10_000, help="files in the no-op re-import")
+    parser.add_argument("--skip-decode", action="store_true", help="leave out the decode section (minutes)")
+    parser.add_argument("--json", default=str(ROOT / "bench" / "results.json"), help="where to write the numbers")
+    args = parser.parse_args()
+    from bench.history import history
+
+    cores = os.cpu_count()
+    out: dict[str, Any] = {"cores": cores, "python": sys.version.split()[0]}
+    print(f"kindpace bench: {cores} cores, Python {out['python']}")
+    if not args.skip_decode:
+        files = corpus_files(args.files)
+        datas = [f.read_bytes() for f in files]
+        out["decode"] = dict(decode_section(datas), files=len(files), mb=sum(map(len, datas)) / 1e6)
+        d = out["decode"]
+        print(f"\n1. decode: {d['files']} corpus FIT files, {d['mb']:.1f} MB")
+        print(f"{'':<36}{'MB/s':>9}{'kindpace x':>12}")
+        for name, rate in d["mb_per_s"].items():
+            print(f"{name:<36}{rate:>9.2f}{d['ratio'][name]:>12.1f}")
+        if d["fitfast"]:
+            f = d["fitfast"]
+            print(f"{'fitfast 0.1.0 (on its ' + str(f['files']) + ' files)':<36}{f['fitfast_mb_per_s']:>9.2f}"
+                  f"{f['ratio']:>12.2f}   (kindpace {f['kindpace_mb_per_s']:.1f} MB/s on the same files)")
+    with tempfile.TemporaryDirectory(prefix="kindpace-bench-") as tmp:
+        work = Path(tmp)
+        generated = history(work / "history", max(args.history, args.noop))
+        imports = {
+            "fitvec": import_section(generated, args.tiny, args.history, "fitvec", work),
+            "fitparse": import_section(generated, args.tiny, args.fitparse_history, "fitparse", work),
+        }
+        ratio = imports["fitvec"]["files_per_s"] / imports["fitparse"]["files_per_s"]
+        out["import"] = dict(imports, ratio=ratio)
+        print("\n2. kindpace import of a generated history (large - tiny, start-up removed)")
+        print(f"{'decoder':<10}{'files':>7}{'files/s':>10}{'MB/s':>8}{'start-up s':>12}{'peak MB':>9}")
+        for name, r in imports.items():
+            print(f"{name:<10}{r['large']['imported']:>7}{r['files_per_s']:>10.1f}{r['mb_per_s']:>8.2f}"
+                  f"{r['start_up_s']:>12.1f}{max(r['large']['peak_mb'], r['tiny']['peak_mb']):>9.0f}")
+        print(f"import with fitvec: {ratio:.1f}x the same pipeline with fitparse")
+        out["noop"] = noop_section(generated[:args.noop], work)
+        n = out["noop"]
+        print(f"\n3. no-op re-import of {n['files']} files ({n['ledger_rows']} ledger rows): {n['seconds']:.2f} s "
+              f"after start-up (the first import of them took {n['first_import_s']:.0f} s)")
+        large_store = Path(imports["fitvec"]["large"]["store"])
+        out["read"] = read_section(large_store, 1000)
+        r = out["read"]
+        print(f"\n4. read back {r['activities']} activities' records ({r['records']} rows): pyarrow.dataset "
+              f"{r['pyarrow_s']:.2f} s, DuckDB {r['duckdb_s']:.2f} s")
+        out["commands"] = commands_section(large_store)
+        print(f"\n5. read-only commands on a store of {imports['fitvec']['large']['imported']} activities (wall s)")
+        for command, seconds in out["commands"].items():
+            print(f"   kindpace {command:<14}{seconds:>6.2f}")
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    Path(args.json).write_text(json.dumps(out, indent=2, default=str) + "\n", encoding="utf-8")
     print(f"\nwritten to {args.json}")
     return 0
 

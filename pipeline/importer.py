@@ -6,16 +6,19 @@ exactly one `FileOutcome`; per-file problems are data, only store problems raise
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import math
 import os
 from collections.abc import Callable, Container, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from connectors import DecodedActivity, InputError, UnsupportedFormat, archive, decode_file
 from connectors.base import KindpaceError
@@ -186,9 +189,12 @@ def read_input(item: Input) -> ParsedFile:
     return ParsedFile(item.path, hashlib.sha256(data).hexdigest(), len(data), data, labels=item.labels)
 
 
-def decode_and_normalize(parsed: ParsedFile, athlete_id: str, imported_at: datetime) -> ParsedFile:
-    """The CPU-bound part of reading one file, in a pool worker or here; what it hands back leaves the
-    bytes out (the caller has them), so only the normalized tables travel between processes."""
+def decode_and_normalize(parsed: ParsedFile, athlete_id: str, imported_at: datetime,
+                         staging: Store | None = None) -> ParsedFile:
+    """The CPU-bound part of reading one file, in a pool worker or here. With `staging`, the worker also
+    writes each activity's tables as Parquet there (Store.stage), so only the activity rows travel back
+    and the writer renames files instead of encoding them. What it hands back leaves the bytes out (the
+    caller has them)."""
     try:
         parsed.activities = decode_file(parsed.data, parsed.path)
     except InputError as exc:
@@ -196,17 +202,34 @@ def decode_and_normalize(parsed: ParsedFile, athlete_id: str, imported_at: datet
     except Exception as exc:  # a decoder bug must not stop the batch: quarantine, name it
         parsed.error = InputError(parsed.path, f"decoder failed unexpectedly: {type(exc).__name__}: {exc}")
     normalize_file(parsed, athlete_id, imported_at)
+    if staging is not None and parsed.normalized:
+        parsed.normalized = [_staged(staging, norm) for norm in parsed.normalized]
     return replace(parsed, data=b"")
 
 
-def read_batch(items: list[Input], known: Container[str], athlete_id: str, imported_at: datetime
-               ) -> list[ParsedFile]:
+def _staged(store: Store, norm: NormalizedActivity) -> NormalizedActivity:
+    staged = {name: store.stage(name, getattr(norm, name)) for name in ("records", "laps", "developer_fields")}
+    return replace(norm, records=norm.records.schema.empty_table(), laps=norm.laps.schema.empty_table(),
+                   developer_fields=norm.developer_fields.schema.empty_table(), staged=staged)
+
+
+def _unstaged(norm: NormalizedActivity) -> NormalizedActivity:
+    """The tables back in memory (for the rare activity that is renamed on its way in)."""
+    if norm.staged is None:
+        return norm
+    tables = {name: pq.read_table(path).replace_schema_metadata(None) if path else getattr(norm, name)
+              for name, path in norm.staged.items()}
+    return replace(norm, staged=None, **tables)
+
+
+def read_batch(items: list[Input], known: Container[str], athlete_id: str, imported_at: datetime,
+               staging: Store | None = None) -> list[ParsedFile]:
     """Stages 1 and 2 for one batch: every input read and hashed here; those not imported before (not in
     `known`) decoded and normalized across the import's process pool where one is open
-    (pipeline/parallel.py)."""
+    (pipeline/parallel.py), their tables staged in `staging` where given."""
     out = [read_input(item) for item in items]
     todo = [i for i, p in enumerate(out) if p.error is None and p.sha256 not in known]
-    done = map_ordered(decode_and_normalize, [out[i] for i in todo], athlete_id, imported_at)
+    done = map_ordered(decode_and_normalize, [out[i] for i in todo], athlete_id, imported_at, staging)
     for i, parsed in zip(todo, done, strict=True):
         out[i] = replace(parsed, data=out[i].data)
     return out
@@ -453,6 +476,8 @@ def _keep_labels(kept: dict[str, Any], other: dict[str, Any]) -> None:
 
 
 def _renamed(norm: NormalizedActivity, activity_id: str, duplicate_sources: list[str]) -> NormalizedActivity:
+    norm = _unstaged(norm)
+
     def rekey(table: pa.Table) -> pa.Table:
         index = table.schema.get_field_index("activity_id")
         return table.set_column(index, table.schema.field(index), pa.array([activity_id] * table.num_rows, pa.string()))
@@ -472,12 +497,19 @@ def write_batch(store: Store, state: StoreState, decisions: list[Decision]) -> l
         if decision.keep_original and decision.parsed.sha256:
             store.put_original(decision.parsed.sha256, decision.parsed.data)
         for norm in decision.write:
-            store.write_activity_table("records", norm.activity_id, norm.records)
-            store.write_activity_table("laps", norm.activity_id, norm.laps)
-            store.write_activity_table("developer_fields", norm.activity_id, norm.developer_fields)
+            for name in ("records", "laps", "developer_fields"):
+                if norm.staged is not None:
+                    store.adopt(name, norm.activity_id, norm.staged[name])
+                else:
+                    store.write_activity_table(name, norm.activity_id, getattr(norm, name))
         changed = changed or decision.ledger_changed or bool(decision.write)
     if changed:
         commit(store, state)
+    for decision in decisions:  # what a worker staged for a file that turned out a duplicate
+        for norm in decision.parsed.normalized:
+            for path in (norm.staged or {}).values():
+                if path:
+                    Path(path).unlink(missing_ok=True)
     return [d.outcome for d in decisions]
 
 
@@ -539,15 +571,30 @@ def run_batches(
     """
     outcomes: list[FileOutcome] = []
     store.ensure()
-    with store.writer_lock(), parallel.opened(_expected_files(items)):
+    with store.writer_lock(), parallel.opened(_expected_files(items)) as pool, ThreadPoolExecutor(1) as ahead:
         state = StoreState(store)
         if reset:
             state.reset()
         now = now_utc()
-        for batch in batched(inputs(items), batch_size(len(items))):
-            parsed = stages.read(batch, state.imported_hashes(), athlete_id, now)
+
+        staging = store if pool is not None else None  # workers write the tables; the writer renames them in
+        store.clear_staging()
+
+        def read(batch: list[Input]) -> Future[list[ParsedFile]]:
+            # in the thread `ahead`, in this flow run's context (Prefect's run context is a context variable)
+            return ahead.submit(contextvars.copy_context().run, stages.read, batch, state.imported_hashes(),
+                                athlete_id, now, staging)
+
+        stream = batched(inputs(items), batch_size(len(items)))
+        pending = next((read(b) for b in stream), None)
+        while pending is not None:
+            parsed = pending.result()
+            # with a pool, the next batch is read while this one is written; without, one after the other
+            pending = next((read(b) for b in stream), None) if pool is not None else None
             decisions = stages.dedupe(state, parsed, athlete_id, now)
             outcomes.extend(stages.write(store, state, decisions))
+            if pending is None and pool is None:
+                pending = next((read(b) for b in stream), None)
         if reset:
             commit(store, state)  # an empty reimport still empties the tables
     return {"counts": count(outcomes), "files": [o.report() for o in outcomes]}

@@ -52,6 +52,9 @@ class NormalizedActivity:
     records: pa.Table  # RECORDS
     laps: pa.Table  # LAPS
     developer_fields: pa.Table  # DEVELOPER_FIELDS
+    # Where a pool worker already wrote the three tables as Parquet (Store.stage; None: the table is
+    # empty); the tables above are then left empty, and the store adopts the files (Store.adopt).
+    staged: dict[str, str | None] | None = None
 
     @property
     def activity_id(self) -> str:

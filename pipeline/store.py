@@ -17,12 +17,13 @@ as one table; no hive partitions yet, so each file carries every column of its s
     STORE/laps/<activity_id>.parquet           laps of one activity
     STORE/developer_fields/<activity_id>.parquet   developer fields of one activity (when it has any)
     STORE/originals/<sha256>                   every input file kept as it arrived
+    STORE/.staging/                            per-activity files written by import workers, until adopted
     STORE/.lock                                held by the one writer
 
-Atomicity: a file is written under a temporary name that no reader matches (`.name.tmp`) and
-renamed into place, so no half-written file is ever visible. Per-activity files are written before
-the activities table names them, and files no activity names are swept at the next commit, so a
-crash leaves at most unreferenced files, never a half row.
+Atomicity: a file is written under a temporary name that no reader matches (`.name.tmp`, or a file in
+`.staging/` that an import worker wrote) and renamed into place, so no half-written file is ever
+visible. Per-activity files are written before the activities table names them, and files no activity
+names are swept at the next commit, so a crash leaves at most unreferenced files, never a half row.
 """
 
 from __future__ import annotations
@@ -117,6 +118,37 @@ class Store:
             path.unlink(missing_ok=True)
             return
         self._write(table, data, path)
+
+    # --- staging: per-activity files written by pool workers, adopted (renamed in) by the writer ----------
+
+    def staging_dir(self) -> Path:
+        return self.root / ".staging"
+
+    def stage(self, table: str, data: pa.Table) -> str | None:
+        """Write a per-activity table under a name no reader looks at; None for an empty table."""
+        if data.num_rows == 0:
+            return None
+        path = self.staging_dir() / f"{table}-{uuid.uuid4().hex}.parquet"
+        self._write(table, data, path)
+        return str(path)
+
+    def adopt(self, table: str, activity_id: str, staged: str | None) -> None:
+        """Put a staged file in place as the activity's table (a rename); None: the table is empty."""
+        path = self.table_file(table, activity_id)
+        if staged is None:
+            path.unlink(missing_ok=True)
+            return
+        try:
+            os.replace(staged, path)
+        except OSError as exc:
+            raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+    def clear_staging(self) -> None:
+        """Staged files no writer adopted (duplicates, or a crash's leftovers): only the lock holder calls it."""
+        folder = self.staging_dir()
+        folder.mkdir(exist_ok=True)
+        for path in folder.iterdir():
+            path.unlink(missing_ok=True)
 
     def replace_table(self, table: str, data: pa.Table) -> None:
         self._write(table, data, self.table_file(table))

@@ -17,7 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from pipeline import summaries
+from pipeline import parallel, summaries
 from pipeline.assess import (
     DEFAULT_SETTINGS,
     EXCLUSION_REASONS,
@@ -150,6 +150,11 @@ def verdict_of(store: Store, activity: dict[str, Any], ctx: Context, note: dict[
                        f"Not assessed: something in this run's data could not be read ({type(exc).__name__}: {exc}).")
 
 
+def _assess(item: tuple[dict[str, Any], dict[str, Any] | None], store: Store, ctx: Context) -> Verdict:
+    activity, note = item
+    return verdict_of(store, activity, ctx, note)
+
+
 def _why(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     why = []
     if old["algorithm_version"] != new["algorithm_version"]:
@@ -190,9 +195,10 @@ def judge(store: Store, athlete_id: str, ctx: Context, *, activity_ids: Iterable
             if e["athlete_id"] == athlete_id and e["activity_id"] in excursions:
                 excursions[e["activity_id"]].append(e)
         changes: list[Change] = []
-        for activity in targets:
+        with parallel.opened(len(targets)):  # assessing is CPU-bound: across the cores for a large import
+            assessed = parallel.map_ordered(_assess, [(a, notes.get(a["activity_id"])) for a in targets], store, ctx)
+        for activity, verdict in zip(targets, assessed, strict=True):
             aid = activity["activity_id"]
-            verdict = verdict_of(store, activity, ctx, notes.get(aid))
             row = gentleness_row(activity, verdict, profile_at(ctx.profiles, local_date(activity)), ctx, now)
             old = mine.get(aid)
             before = None if old is None else (old["category"], old["score"])

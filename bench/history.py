@@ -1,0 +1,75 @@
+"""Large generated histories for the benchmarks: a few encoded FIT files re-timed, not thousands encoded.
+
+`retime(data, shift_s)` moves every date_time (and local_date_time) field of a FIT file by `shift_s`
+seconds and writes the file CRC anew. Which bytes are times comes from the framing and the FIT profile
+(connectors/fitvec.py), so any FIT activity can be a template. Shifts are multiples of 32 s, so the
+5-bit offsets of compressed-timestamp headers stay right. `history(folder, n)` writes n files: the
+templates (the bundled sample runs) taken in turn, each one day earlier than the last.
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from connectors import fitvec  # noqa: E402
+
+TEMPLATES = [ROOT / "samples" / "activities" / name for name in
+             ("easy-run.fit", "harder-stretch-run.fit", "treadmill-run.fit")]
+DAY_S = 86_400  # a multiple of 32
+
+
+def _time_fields(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Byte positions of every 4-byte date_time value in the file, and whether each is big-endian."""
+    framing = fitvec.frame(data)
+    profile = fitvec._profile()["messages"]
+    positions, big = [], []
+    for d, definition in enumerate(framing.definitions):
+        fields = profile.get(definition.global_num, {"fields": {}})["fields"]
+        at = 0
+        starts = framing.offsets[framing.def_index == d]
+        for num, size, _base in definition.fields:
+            kind = fields.get(num, {}).get("type")
+            if kind in ("date_time", "local_date_time") and size == 4 and len(starts):
+                positions.append(starts + at)
+                big.append(np.full(len(starts), definition.big_endian))
+            at += size
+    if not positions:
+        return np.zeros(0, np.int64), np.zeros(0, bool)
+    return np.concatenate(positions), np.concatenate(big)
+
+
+def retime(data: bytes, shift_s: int, fields: tuple[np.ndarray, np.ndarray] | None = None) -> bytes:
+    if shift_s % 32:
+        raise ValueError("shift by a multiple of 32 s, so compressed timestamps stay right")
+    positions, big = fields if fields is not None else _time_fields(data)
+    out = np.frombuffer(data, dtype=np.uint8).copy()
+    for endian, where in ((">", positions[big]), ("<", positions[~big])):
+        if not len(where):
+            continue
+        raw = out[where[:, None] + np.arange(4)].copy().view(endian + "u4").reshape(-1)
+        moved = np.where((raw == 0xFFFFFFFF) | (raw < fitvec.RELATIVE_LIMIT), raw,
+                         (raw.astype(np.int64) + shift_s).astype(np.uint32))
+        out[where[:, None] + np.arange(4)] = moved.astype(endian + "u4").view(np.uint8).reshape(-1, 4)
+    body = out[:-2].tobytes()
+    return body + struct.pack("<H", fitvec._crc16(body))
+
+
+def history(folder: Path, n: int, first: int = 0) -> list[Path]:
+    """Files first..first+n-1 of the generated history in `folder` (day k = k days before the templates)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    templates = [(t.read_bytes(), t.stem) for t in TEMPLATES]
+    prepared = [(data, stem, _time_fields(data)) for data, stem in templates]
+    paths = []
+    for k in range(first, first + n):
+        data, stem, fields = prepared[k % len(prepared)]
+        path = folder / f"{k:05d}-{stem}.fit"
+        path.write_bytes(retime(data, -DAY_S * (k + 1), fields))
+        paths.append(path)
+    return paths
