@@ -45,13 +45,14 @@ def sniff_format(data: bytes, path: str) -> str | None:
     return suffix if suffix in ("fit", "gpx", "tcx") else None
 
 
-def decode_file(data: bytes, path: str) -> list[DecodedActivity]:
-    """Decode one file of any supported format, or raise an InputError subclass."""
+def decode_file(data: bytes, path: str, fit_decoder: str | None = None) -> list[DecodedActivity]:
+    """Decode one file of any supported format, or raise an InputError subclass. `fit_decoder`:
+    fitvec or fitparse (default: KINDPACE_FIT_DECODER, else fitvec)."""
     kind = sniff_format(data, path)
     if kind == "fit":
         from connectors.fit import decode_fit
 
-        return decode_fit(data, path)
+        return decode_fit(data, path, fit_decoder)
     if kind == "gpx":
         from connectors.gpx import decode_gpx
 

@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 
 from connectors import DecodedActivity, InputError, UnsupportedFormat, archive, decode_file
 from connectors.base import KindpaceError
+from connectors.fit import default_decoder
 from pipeline import parallel
 from pipeline.corrections import Corrections, StravaLabels, label_rows, member_label, strava_labels
 from pipeline.normalize import NormalizedActivity, activity_table, normalize
@@ -190,13 +191,14 @@ def read_input(item: Input) -> ParsedFile:
 
 
 def decode_and_normalize(parsed: ParsedFile, athlete_id: str, imported_at: datetime,
-                         staging: Store | None = None) -> ParsedFile:
+                         staging: Store | None = None, fit_decoder: str | None = None) -> ParsedFile:
     """The CPU-bound part of reading one file, in a pool worker or here. With `staging`, the worker also
     writes each activity's tables as Parquet there (Store.stage), so only the activity rows travel back
     and the writer renames files instead of encoding them. What it hands back leaves the bytes out (the
-    caller has them)."""
+    caller has them). `fit_decoder` is the caller's choice: a worker's environment is the one its pool
+    started with."""
     try:
-        parsed.activities = decode_file(parsed.data, parsed.path)
+        parsed.activities = decode_file(parsed.data, parsed.path, fit_decoder)
     except InputError as exc:
         parsed.error = exc
     except Exception as exc:  # a decoder bug must not stop the batch: quarantine, name it
@@ -229,7 +231,8 @@ def read_batch(items: list[Input], known: Container[str], athlete_id: str, impor
     (pipeline/parallel.py), their tables staged in `staging` where given."""
     out = [read_input(item) for item in items]
     todo = [i for i, p in enumerate(out) if p.error is None and p.sha256 not in known]
-    done = map_ordered(decode_and_normalize, [out[i] for i in todo], athlete_id, imported_at, staging)
+    done = map_ordered(decode_and_normalize, [out[i] for i in todo], athlete_id, imported_at, staging,
+                       default_decoder())
     for i, parsed in zip(todo, done, strict=True):
         out[i] = replace(parsed, data=out[i].data)
     return out

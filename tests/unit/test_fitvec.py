@@ -75,10 +75,11 @@ def test_a_compressed_timestamp_header_moves_the_time_on():
 
 
 def test_the_import_command_takes_the_reference_decoder_when_asked(tmp_path, monkeypatch):
-    monkeypatch.delenv("KINDPACE_FIT_DECODER", raising=False)
+    # setenv, not delenv: monkeypatch then restores what was there before, whatever `--decoder` sets
+    # (a delenv of an absent variable records nothing, and the choice would leak into later tests)
+    monkeypatch.setenv("KINDPACE_FIT_DECODER", "fitvec")
     store = tmp_path / "store"
     assert main(["import", str(SAMPLES / "easy-run.fit"), "--decoder", "fitparse", "--store", str(store)]) == 0
     from pipeline.store import Store
 
     assert Store(store).read("activities")["decoder"].to_pylist() == ["fitparse"]
-    monkeypatch.delenv("KINDPACE_FIT_DECODER", raising=False)

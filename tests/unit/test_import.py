@@ -72,7 +72,7 @@ def test_a_second_import_changes_nothing(inbox: Path, tmp_path: Path, monkeypatc
     decoded = []
     real = importer.decode_file
     monkeypatch.setenv("KINDPACE_WORKERS", "1")  # decode here, where the spy is, not in pool workers
-    monkeypatch.setattr(importer, "decode_file", lambda data, path: decoded.append(path) or real(data, path))
+    monkeypatch.setattr(importer, "decode_file", lambda data, path, *a: decoded.append(path) or real(data, path, *a))
     again = _import(store, inbox)
     # files already imported are recognised by their sha256 and not decoded again
     assert sorted(Path(p).name for p in decoded) == ["broken.fit", "notes.csv", "places.gpx"]
