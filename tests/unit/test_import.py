@@ -15,7 +15,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline import importer
+from pipeline import importer, parallel
 from pipeline.importer import InputPathError, discover, run_batches
 from pipeline.store import Store, StoreError
 from schemas.tables import TABLES
@@ -117,7 +117,11 @@ def test_tables_read_back_with_the_documented_schemas(tmp_path: Path):
     assert n_records == sum(acts["record_count"].to_pylist())
 
 
-def test_a_gpx_copy_of_a_fit_run_is_one_activity_whichever_arrives_first(tmp_path: Path):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_gpx_copy_of_a_fit_run_is_one_activity_whichever_arrives_first(tmp_path: Path, monkeypatch, workers: str):
+    # with 2, a pool reads even one file, and the richer file's staged tables are renamed to the kept id
+    monkeypatch.setenv("KINDPACE_WORKERS", workers)
+    monkeypatch.setattr(parallel, "MIN_FILES", 1)
     fit = SAMPLES / "easy-run.fit"
     gpx_path = tmp_path / "export" / "easy-run.gpx"
     gpx_path.parent.mkdir()
@@ -143,6 +147,8 @@ def test_a_gpx_copy_of_a_fit_run_is_one_activity_whichever_arrives_first(tmp_pat
     ledger = {r["path"]: r for r in store.read("imports").to_pylist()}
     assert ledger[str(gpx_path)]["outcome"] == "duplicate"
     assert store.read_activity("records", gpx_id).num_rows == row["record_count"]
+    assert store.read_activity("records", gpx_id).column("activity_id").unique().to_pylist() == [gpx_id]
+    assert not list(store.root.glob(".staging/*")) and not list(store.root.glob("records/*-0.parquet.*"))
 
 
 def _gpx_copy(fit: Path) -> str:
