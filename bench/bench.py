@@ -300,6 +300,7 @@ def main() -> int:
     parser.add_argument("--tiny", type=int, default=20, help="files in the tiny import (start-up)")
     parser.add_argument("--noop", type=int, default=10_000, help="files in the no-op re-import")
     parser.add_argument("--skip-decode", action="store_true", help="leave out the decode section (minutes)")
+    parser.add_argument("--decode-only", action="store_true", help="only the decode section")
     parser.add_argument("--json", default=str(ROOT / "bench" / "results.json"), help="where to write the numbers")
     args = parser.parse_args()
     from bench.history import history
@@ -320,6 +321,10 @@ def main() -> int:
             f = d["fitfast"]
             print(f"{'fitfast 0.1.0 (on its ' + str(f['files']) + ' files)':<36}{f['fitfast_mb_per_s']:>9.2f}"
                   f"{f['ratio']:>12.2f}   (kindpace {f['kindpace_mb_per_s']:.1f} MB/s on the same files)")
+    if args.decode_only:
+        Path(args.json).write_text(json.dumps(out, indent=2, default=str) + "\n", encoding="utf-8")
+        print(f"\nwritten to {args.json}")
+        return 0
     with tempfile.TemporaryDirectory(prefix="kindpace-bench-") as tmp:
         work = Path(tmp)
         generated = history(work / "history", max(args.history, args.noop))

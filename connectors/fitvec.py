@@ -479,7 +479,7 @@ def named_columns(groups: list[RawGroup], keep: dict[str, set[str]] | None = Non
                     continue
                 values, kind = convert(raw, profile)
                 _put(table, name, kind, n, slice(at, at + m), values)
-                if raw.data.dtype.kind in "iuV":  # integers (and byte arrays) can hold components
+                if num in _expanding(global_num) and raw.data.dtype.kind in "iuV":
                     value_int, valid = _raw_int(raw)
                     store = raws.setdefault(num, RawField(np.zeros(n, np.uint64), np.zeros(n, bool)))
                     store.data[at:at + m], store.valid[at:at + m] = value_int, valid
@@ -503,6 +503,21 @@ def _put(table: Columns, name: str, kind: str, n: int, where: Any, values: np.nd
         column[where] = to_objects(values, kind) if kind != OBJECT else values
         return
     table.values[name][where] = values
+
+
+@functools.cache
+def _expanding(global_num: int) -> frozenset[int]:
+    """The fields whose raw integers `_expand` reads: those with components or sub-fields, and the
+    reference fields that choose a sub-field."""
+    message = _profile()["messages"].get(global_num)
+    if message is None:
+        return frozenset()
+    out = set()
+    for num, f in message["fields"].items():
+        if (f["has_components"] and f["components"]) or f["sub_fields"]:
+            out.add(num)
+        out |= {ref["num"] for sub in f["sub_fields"] for ref in sub["map"]}
+    return frozenset(out)
 
 
 @functools.cache
