@@ -1,0 +1,1 @@
+"""kindpace benchmarks (run on demand: make bench), importable so tests can check the generated histories."""
