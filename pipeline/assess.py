@@ -250,40 +250,67 @@ def clean_hr(hr: np.ndarray, speed: np.ndarray, max_hr: float | None = None,
              gap_speed: np.ndarray | None = None, running: np.ndarray | None = None,
              a: ArtefactSettings = DEFAULT_ARTEFACTS) -> CleanHr:
     """§5.3 step 6. Cadence lock and early strap contact need cadence, grade-adjusted speed and the
-    running seconds; without them those two rules are skipped."""
-    original = np.asarray(hr, dtype=float)
-    raw = pd.Series(original)
+    running seconds; without them those two rules are skipped. NumPy throughout (it runs once per run
+    of every import), pandas only for its exact centred rolling median and mean."""
+    raw = np.array(hr, dtype=float)
+    speed = np.asarray(speed, dtype=float)
     excluded: dict[str, int] = {}
 
-    def drop(mask: pd.Series | np.ndarray, reason: str) -> None:
-        nonlocal raw
-        mask = pd.Series(np.asarray(mask, dtype=bool)) & raw.notna()
+    def drop(mask: np.ndarray, reason: str) -> None:
+        mask = np.asarray(mask, dtype=bool) & ~np.isnan(raw)
         excluded[reason] = int(mask.sum())
-        raw = raw.mask(mask)
+        raw[mask] = np.nan
 
     top = min(s.hr_max_bpm, max_hr + 10) if max_hr else s.hr_max_bpm
-    drop((raw < s.hr_min_bpm) | (raw > top), "range")
+    with np.errstate(invalid="ignore"):
+        drop((raw < s.hr_min_bpm) | (raw > top), "range")
     # artefacts that replace the heart rate with another signal come before the spike filter, which
     # would otherwise nibble at their edges and leave their middles
     if cadence_spm is not None and not np.isnan(cadence_spm).all():
-        drop(cadence_lock(raw.to_numpy(), cadence_spm, np.asarray(speed, dtype=float), a), "cadence_lock")
+        drop(cadence_lock(raw.copy(), cadence_spm, speed, a), "cadence_lock")
     if gap_speed is not None and running is not None:
-        drop(early_contact(raw.to_numpy(), gap_speed, running, a), "early_contact")
-    median = raw.rolling(s.hampel_window_s, center=True, min_periods=1).median()
-    mad = (raw - median).abs().rolling(s.hampel_window_s, center=True, min_periods=1).median()
-    drop((raw - median).abs() > np.maximum(s.hampel_min_bpm, s.hampel_k * 1.4826 * mad), "spike")
+        drop(early_contact(raw.copy(), gap_speed, running, a), "early_contact")
+    median = _centred(raw, s.hampel_window_s, "median")
+    deviation = np.abs(raw - median)
+    mad = _centred(deviation, s.hampel_window_s, "median")
+    with np.errstate(invalid="ignore"):
+        drop(deviation > np.maximum(s.hampel_min_bpm, s.hampel_k * 1.4826 * mad), "spike")
     # frozen: a run of one identical value for a minute or more while the speed changes
-    run_id = (raw != raw.shift()).cumsum()
-    run_len = raw.groupby(run_id).transform("size")
-    speed_spread = pd.Series(np.asarray(speed, dtype=float)).groupby(run_id).transform("std").fillna(0.0)
-    drop((run_len >= s.frozen_min_s) & (speed_spread > 0.1), "frozen")
-    filled = raw.interpolate(limit=s.interp_max_gap_s, limit_area="inside")
-    # only holes no longer than the limit are filled: a longer hole stays whole
-    hole = raw.isna()
-    hole_len = hole.groupby((~hole).cumsum()).transform("sum")
-    filled = filled.where(~hole | (hole_len <= s.interp_max_gap_s))
-    smooth = filled.rolling(s.hr_smooth_s, center=True, min_periods=1).mean().where(filled.notna())
-    return CleanHr(smooth.to_numpy(), {k: v for k, v in excluded.items() if v})
+    run_id = np.cumsum(raw != np.concatenate(([np.nan], raw[:-1])))  # NaN differs from everything
+    run_len = np.bincount(run_id)[run_id]
+    drop((run_len >= s.frozen_min_s) & (_group_std(speed, run_id) > 0.1), "frozen")
+    # holes no longer than the limit, between two values, filled on a straight line; longer ones stay whole
+    hole = np.isnan(raw)
+    filled = raw.copy()
+    if hole.any() and not hole.all():
+        hole_id = np.cumsum(~hole)
+        hole_len = np.bincount(hole_id, weights=hole)[hole_id]
+        known = np.flatnonzero(~hole)
+        inside = hole & (np.arange(len(raw)) > known[0]) & (np.arange(len(raw)) < known[-1])
+        short = inside & (hole_len <= s.interp_max_gap_s)
+        filled[short] = np.interp(np.flatnonzero(short), known, raw[known])
+    smooth = _centred(filled, s.hr_smooth_s, "mean")
+    smooth[np.isnan(filled)] = np.nan
+    return CleanHr(smooth, {k: v for k, v in excluded.items() if v})
+
+
+def _centred(values: np.ndarray, window: int, how: str) -> np.ndarray:
+    """A centred rolling median or mean over the values present (NaN where a window holds none)."""
+    rolling = pd.Series(values).rolling(window, center=True, min_periods=1)
+    return np.array(rolling.median() if how == "median" else rolling.mean(), dtype=float)
+
+
+def _group_std(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Each item's group's sample standard deviation of the values present (0 where under two), as
+    pandas' groupby std, in two passes (mean, then squared deviations) for accuracy."""
+    present = ~np.isnan(values)
+    clean = np.where(present, values, 0.0)
+    count = np.bincount(groups, weights=present)
+    mean = np.bincount(groups, weights=clean) / np.maximum(count, 1)
+    squares = np.bincount(groups, weights=np.where(present, (clean - mean[groups]) ** 2, 0.0))
+    std = np.sqrt(squares / np.maximum(count - 1, 1))
+    std[count < 2] = 0.0
+    return std[groups]  # type: ignore[no-any-return]
 
 
 # --- 4 and 5. the verdict -------------------------------------------------------------------------------

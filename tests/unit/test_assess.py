@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pytest
 
-from pipeline.assess import clean_hr, moving_mask, on_timer_clock
+from pipeline.artefacts import DEFAULT_ARTEFACTS, ArtefactSettings, cadence_lock, early_contact
+from pipeline.assess import AssessSettings, CleanHr, clean_hr, moving_mask, on_timer_clock
 from schemas.tables import RECORDS
 
 
@@ -126,3 +128,63 @@ def test_without_a_usable_profile_nothing_is_judged_and_the_message_says_why(sam
     easy = unreliable.pop("easy-run.fit")
     assert (easy.category, easy.basis, easy.self_report.rpe_cr10) == ("gentle", "self_report", 3.0)
     assert {v.reasons for v in unreliable.values()} == {("hr_not_reliable",)}
+
+
+# The clean-up as first written, on pandas Series: the NumPy version must give the same values, bit for bit.
+def _pandas_clean_hr(hr: np.ndarray, speed: np.ndarray, max_hr: float | None = None,
+             s: AssessSettings = AssessSettings(), *, cadence_spm: np.ndarray | None = None,
+             gap_speed: np.ndarray | None = None, running: np.ndarray | None = None,
+             a: ArtefactSettings = DEFAULT_ARTEFACTS) -> CleanHr:
+    """§5.3 step 6. Cadence lock and early strap contact need cadence, grade-adjusted speed and the
+    running seconds; without them those two rules are skipped."""
+    original = np.asarray(hr, dtype=float)
+    raw = pd.Series(original)
+    excluded: dict[str, int] = {}
+
+    def drop(mask: pd.Series | np.ndarray, reason: str) -> None:
+        nonlocal raw
+        mask = pd.Series(np.asarray(mask, dtype=bool)) & raw.notna()
+        excluded[reason] = int(mask.sum())
+        raw = raw.mask(mask)
+
+    top = min(s.hr_max_bpm, max_hr + 10) if max_hr else s.hr_max_bpm
+    drop((raw < s.hr_min_bpm) | (raw > top), "range")
+    # artefacts that replace the heart rate with another signal come before the spike filter, which
+    # would otherwise nibble at their edges and leave their middles
+    if cadence_spm is not None and not np.isnan(cadence_spm).all():
+        drop(cadence_lock(raw.to_numpy(), cadence_spm, np.asarray(speed, dtype=float), a), "cadence_lock")
+    if gap_speed is not None and running is not None:
+        drop(early_contact(raw.to_numpy(), gap_speed, running, a), "early_contact")
+    median = raw.rolling(s.hampel_window_s, center=True, min_periods=1).median()
+    mad = (raw - median).abs().rolling(s.hampel_window_s, center=True, min_periods=1).median()
+    drop((raw - median).abs() > np.maximum(s.hampel_min_bpm, s.hampel_k * 1.4826 * mad), "spike")
+    # frozen: a run of one identical value for a minute or more while the speed changes
+    run_id = (raw != raw.shift()).cumsum()
+    run_len = raw.groupby(run_id).transform("size")
+    speed_spread = pd.Series(np.asarray(speed, dtype=float)).groupby(run_id).transform("std").fillna(0.0)
+    drop((run_len >= s.frozen_min_s) & (speed_spread > 0.1), "frozen")
+    filled = raw.interpolate(limit=s.interp_max_gap_s, limit_area="inside")
+    # only holes no longer than the limit are filled: a longer hole stays whole
+    hole = raw.isna()
+    hole_len = hole.groupby((~hole).cumsum()).transform("sum")
+    filled = filled.where(~hole | (hole_len <= s.interp_max_gap_s))
+    smooth = filled.rolling(s.hr_smooth_s, center=True, min_periods=1).mean().where(filled.notna())
+    return CleanHr(smooth.to_numpy(), {k: v for k, v in excluded.items() if v})
+
+
+
+def test_the_numpy_clean_up_gives_what_the_pandas_one_gave():
+    rng = np.random.default_rng(7)
+    for _ in range(150):
+        n = int(rng.integers(1, 2500))
+        hr = np.round(120 + np.cumsum(rng.normal(0, 1, n)))
+        hr[rng.random(n) < 0.05] = np.nan  # dropouts
+        hr[rng.random(n) < 0.01] = rng.choice([0.0, 250.0, 30.0, 220.0])  # out of range, spikes
+        start = int(rng.integers(0, n))
+        hr[start:start + int(rng.integers(0, 90))] = 140.0  # a frozen stretch
+        speed = 2.5 + rng.normal(0, 0.3, n)
+        speed[rng.random(n) < 0.05] = np.nan
+        for max_hr in (None, 170.0):
+            want, got = _pandas_clean_hr(hr, speed, max_hr), clean_hr(hr, speed, max_hr)
+            assert np.array_equal(got.hr, want.hr, equal_nan=True)
+            assert got.excluded_s == want.excluded_s
