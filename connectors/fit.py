@@ -76,7 +76,7 @@ class _Rows:
 # What a record carries into the records table, as decoded (positions in semicircles).
 _RECORD_VALUES = ("position_lat", "position_long", "enhanced_altitude", "altitude", "heart_rate", "cadence",
                   "fractional_cadence", "enhanced_speed", "speed", "distance", "power", "temperature")
-_DEV_COLUMNS = ("message", "developer_data_index", "field_number", "name", "units", "value", "value_text")
+_DEV_COLUMNS = tuple(name for name in DEVELOPER_FIELD_SCHEMA.names if name != "timestamp")
 
 
 @dataclass
@@ -102,8 +102,7 @@ FIELDS_USED: dict[str, set[str]] = {
     "lap": {"start_time", "timestamp", "total_elapsed_time", "total_timer_time", "total_distance",
             "enhanced_avg_speed", "avg_speed", "avg_heart_rate", "max_heart_rate", "total_ascent", "total_descent",
             "lap_trigger", "intensity", "sport", "sub_sport"},
-    "record": {"timestamp", "position_lat", "position_long", "enhanced_altitude", "altitude", "heart_rate",
-               "cadence", "fractional_cadence", "enhanced_speed", "speed", "distance", "power", "temperature"},
+    "record": {"timestamp", *_RECORD_VALUES},
     "event": {"timestamp", "event", "event_type"},
     "device_info": {"timestamp", "source_type", "antplus_device_type", "ble_device_type", "local_device_type",
                     "device_type"},

@@ -17,6 +17,7 @@ from prefect.cache_policies import NO_CACHE
 from kindpace import config as config_mod
 from pipeline import importer, verdicts
 from pipeline.store import Store
+from pipeline.sync import import_paths
 
 # Batches carry bytes and Arrow tables: never hash them for a cache key, never persist them.
 _task = task(cache_policy=NO_CACHE, persist_result=False)
@@ -55,8 +56,6 @@ def _artifact(report: dict[str, Any]) -> None:
 def import_files(paths: list[str], store_path: str, athlete_id: str = "me",
                  config_path: str | None = None) -> dict[str, Any]:
     """Import every file under `paths` into the store, then judge the new runs; returns the JSON report."""
-    from pipeline.sync import import_paths
-
     report = import_paths(Store(store_path), paths, athlete_id, stages=TASKS)
     _artifact(report)
     report["verdicts"] = judge(store_path, athlete_id, config_path)

@@ -27,7 +27,7 @@ from pipeline import parallel
 from pipeline.corrections import Corrections, StravaLabels, label_rows, member_label, strava_labels
 from pipeline.normalize import NormalizedActivity, activity_table, normalize
 from pipeline.parallel import map_ordered
-from pipeline.store import Store
+from pipeline.store import PER_ACTIVITY, Store
 from schemas.tables import CORRECTIONS, IMPORTS, SCHEMA_VERSION
 
 OUTCOMES = ("imported", "duplicate", "not_activity", "skipped", "quarantined")
@@ -128,10 +128,6 @@ def discover(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def batches(items: list[Any], size: int) -> list[list[Any]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
 # --- stage 1: parse -----------------------------------------------------------------------------------
 
 
@@ -210,7 +206,7 @@ def decode_and_normalize(parsed: ParsedFile, athlete_id: str, imported_at: datet
 
 
 def _staged(store: Store, norm: NormalizedActivity) -> NormalizedActivity:
-    staged = {name: store.stage(name, getattr(norm, name)) for name in ("records", "laps", "developer_fields")}
+    staged = {name: store.stage(name, getattr(norm, name)) for name in PER_ACTIVITY}
     return replace(norm, records=norm.records.schema.empty_table(), laps=norm.laps.schema.empty_table(),
                    developer_fields=norm.developer_fields.schema.empty_table(), staged=staged)
 
@@ -500,7 +496,7 @@ def write_batch(store: Store, state: StoreState, decisions: list[Decision]) -> l
         if decision.keep_original and decision.parsed.sha256:
             store.put_original(decision.parsed.sha256, decision.parsed.data)
         for norm in decision.write:
-            for name in ("records", "laps", "developer_fields"):
+            for name in PER_ACTIVITY:
                 if norm.staged is not None:
                     store.adopt(name, norm.activity_id, norm.staged[name])
                 else:

@@ -114,16 +114,9 @@ def sync(store: Store, sources: list[SourceSpec], athlete_id: str, stages: Stage
         "counts": {k: 0 for k in ("imported", "duplicate", "not_activity", "skipped", "quarantined")}, "files": []}
     offset = local_offset(started)
     updates: dict[str, dict[str, Any] | None] = {}
-    by_file: dict[str, list[dict[str, Any]]] = {}
-    for entry in report["files"]:  # an archive's members are `ARCHIVE!member`: grouped under the archive
-        by_file.setdefault(entry["path"].split("!", 1)[0] if "!" in entry["path"] else entry["path"], []).append(entry)
-    for key, entries in by_file.items():
+    for key, entries in _by_file(report["files"]).items():
         source, st = stats[key]
-        updates[key] = {
-            "source": source.path, "source_kind": source.kind, "path": key, "size_bytes": st.st_size,
-            "mtime": _mtime(st), "sha256": entries[0]["sha256"], "outcome": entries[0]["outcome"],
-            "seen_at": started, "utc_offset_s": offset,
-        }
+        updates[key] = _seen_row(source.path, source.kind, key, st, entries[0], started, offset)
         if source.kind == "inbox":
             moved = tidy_inbox(Path(source.path).expanduser(), Path(key), entries, started)
             for entry in entries:
@@ -141,6 +134,21 @@ def sync(store: Store, sources: list[SourceSpec], athlete_id: str, stages: Stage
         })
         store.replace_table("sync_runs", pa.Table.from_pylist(runs, schema=SYNC_RUNS))
     return result
+
+
+def _by_file(entries: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Report entries by the file they came from: an archive's members (`ARCHIVE!member`) under the archive."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for entry in entries:
+        grouped.setdefault(entry["path"].split("!", 1)[0], []).append(entry)
+    return grouped
+
+
+def _seen_row(source: str, kind: str, path: str, st: os.stat_result, entry: dict[str, Any], when: datetime,
+              offset: int) -> dict[str, Any]:
+    """A `sync_seen` row: the file as it was read (an archive's first member stands for its content)."""
+    return {"source": source, "source_kind": kind, "path": path, "size_bytes": st.st_size, "mtime": _mtime(st),
+            "sha256": entry["sha256"], "outcome": entry["outcome"], "seen_at": when, "utc_offset_s": offset}
 
 
 def _remember(store: Store, updates: dict[str, dict[str, Any] | None]) -> None:
@@ -192,16 +200,11 @@ def import_paths(store: Store, paths: list[str], athlete_id: str, stages: Stages
     report: dict[str, Any] = run_batches(store, items, athlete_id, stages=stages) if items else {
         "counts": dict.fromkeys(OUTCOMES, 0), "files": []}
     offset = local_offset(started)
-    first: dict[str, dict[str, Any]] = {}  # an archive's members are `ARCHIVE!member`: its first member stands for it
-    for entry in report["files"]:
-        first.setdefault(entry["path"].split("!", 1)[0], entry)
     updates: dict[str, dict[str, Any] | None] = {}
-    for path, entry in first.items():
-        if path in stats and entry["sha256"]:
+    for path, entries in _by_file(report["files"]).items():
+        if path in stats and entries[0]["sha256"]:
             key, st = stats[path]
-            updates[key] = {"source": "kindpace import", "source_kind": "import", "path": key,
-                            "size_bytes": st.st_size, "mtime": _mtime(st), "sha256": entry["sha256"],
-                            "outcome": entry["outcome"], "seen_at": started, "utc_offset_s": offset}
+            updates[key] = _seen_row("kindpace import", "import", key, st, entries[0], started, offset)
     if updates:
         with store.writer_lock():
             _remember(store, updates)
