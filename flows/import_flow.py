@@ -8,24 +8,37 @@ fail the flow. The composition itself is `pipeline.importer.run_batches`; the ge
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import quote
 
 from kindpace import config as config_mod
 from pipeline import importer, verdicts
 from pipeline.store import Store
 from pipeline.sync import import_paths
 
-# Batches carry bytes and Arrow tables: never hash them for a cache key, never persist them.
-_task = task(cache_policy=NO_CACHE, persist_result=False)
+
+def _stage(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`fn` as a Prefect task whose arguments Prefect takes as they are.
+
+    Batches carry bytes and Arrow tables: never hash them for a cache key, never persist them, and
+    never walk them looking for futures (none are there): Prefect's walk over a batch's parameters
+    cost about 6 ms per file, more than decoding it."""
+    stage = task(fn, cache_policy=NO_CACHE, persist_result=False)
+
+    def call(*args: Any) -> Any:
+        return stage(*(quote(a) for a in args))
+
+    return call
+
 
 TASKS = importer.Stages(
-    read=_task(importer.read_batch),
-    dedupe=_task(importer.dedupe_batch),
-    write=_task(importer.write_batch),
+    read=_stage(importer.read_batch),
+    dedupe=_stage(importer.dedupe_batch),
+    write=_stage(importer.write_batch),
 )
 
 
