@@ -2,13 +2,19 @@
 
 `retime(data, shift_s)` moves every date_time (and local_date_time) field of a FIT file by `shift_s`
 seconds and writes the file CRC anew. Which bytes are times comes from the framing and the FIT profile
-(connectors/fitvec.py), so any FIT activity can be a template. Shifts are multiples of 32 s, so the
-5-bit offsets of compressed-timestamp headers stay right. `history(folder, n)` writes n files: the
-templates (the bundled sample runs) taken in turn, each one day earlier than the last.
+(connectors/fitvec.py), so any whole FIT activity can be a template. Shifts are multiples of 32 s, so
+the 5-bit offsets of compressed-timestamp headers stay right. `history(folder, n, templates)` writes n
+files: the templates taken in turn, each one day earlier than the last.
+
+Two sets of templates: the bundled sample runs (SAMPLES: three short runs encoded with few fields,
+27-66 KB), and the corpus's real running recordings (`corpus_runs`: every whole running activity of
+ten minutes or more, about 40 files from Garmin, Suunto, COROS, TomTom, Stryd and others, median about
+110 KB), which are what a runner's years of history look like.
 """
 
 from __future__ import annotations
 
+import csv
 import struct
 import sys
 from pathlib import Path
@@ -20,8 +26,9 @@ sys.path.insert(0, str(ROOT))
 
 from connectors import fitvec  # noqa: E402
 
-TEMPLATES = [ROOT / "samples" / "activities" / name for name in
-             ("easy-run.fit", "harder-stretch-run.fit", "treadmill-run.fit")]
+SAMPLES = [ROOT / "samples" / "activities" / name for name in
+           ("easy-run.fit", "harder-stretch-run.fit", "treadmill-run.fit")]
+MIN_RECORDS = 600  # ten minutes at one record a second
 DAY_S = 86_400  # a multiple of 32
 
 
@@ -61,11 +68,27 @@ def retime(data: bytes, shift_s: int, fields: tuple[np.ndarray, np.ndarray] | No
     return body + struct.pack("<H", fitvec._crc16(body))
 
 
-def history(folder: Path, n: int, first: int = 0) -> list[Path]:
-    """Files first..first+n-1 of the generated history in `folder` (day k = k days before the templates)."""
+def corpus_runs(corpus: Path) -> list[Path]:
+    """The corpus's whole running recordings: activity files the MANIFEST calls running, with at least
+    MIN_RECORDS records, one FIT file (not chained) whose framing ends cleanly with every CRC sound
+    (a damaged file would come out of `retime` with a good CRC, and take another decoder's road)."""
+    rows = csv.DictReader(open(corpus / "MANIFEST.csv", encoding="utf-8"))
+    runs = []
+    for row in rows:
+        if not (row["file"].lower().endswith(".fit") and row["kind"] == "activity" and row["sport"] == "running"
+                and int(row["records"] or 0) >= MIN_RECORDS):
+            continue
+        path = corpus / Path(row["file"]).relative_to("shared/corpus")
+        framing = fitvec.frame(path.read_bytes())
+        if framing.error is None and all(framing.crc_ok) and not framing.segments.any():
+            runs.append(path)
+    return runs
+
+
+def history(folder: Path, n: int, templates: list[Path] = SAMPLES, first: int = 0) -> list[Path]:
+    """Files first..first+n-1 of a generated history in `folder` (day k = k days before the templates)."""
     folder.mkdir(parents=True, exist_ok=True)
-    templates = [(t.read_bytes(), t.stem) for t in TEMPLATES]
-    prepared = [(data, stem, _time_fields(data)) for data, stem in templates]
+    prepared = [(data, t.stem, _time_fields(data)) for t in templates for data in (t.read_bytes(),)]
     paths = []
     for k in range(first, first + n):
         data, stem, fields = prepared[k % len(prepared)]

@@ -108,13 +108,15 @@ class DecodedActivity:
 def table_from_columns(schema: pa.Schema, columns: dict[str, object], n: int) -> pa.Table:
     """Build a table of `schema` from named columns of length `n`; absent columns are all null.
 
-    None and NaN become null, so decoders can hand over plain lists or NumPy arrays.
+    None and NaN become null, so decoders can hand over plain lists or NumPy arrays (or Arrow arrays of
+    the schema's type, taken as they are).
     """
     unknown = set(columns) - set(schema.names)
     if unknown:
         raise KeyError(f"columns not in the schema: {sorted(unknown)}")
     arrays = [
         pa.nulls(n, f.type) if columns.get(f.name) is None
+        else columns[f.name] if isinstance(columns[f.name], pa.Array)
         else pa.array(columns[f.name], type=f.type, from_pandas=True)
         for f in schema
     ]

@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from connectors.base import (
     ActivityMeta,
@@ -76,16 +77,18 @@ class _Rows:
 # What a record carries into the records table, as decoded (positions in semicircles).
 _RECORD_VALUES = ("position_lat", "position_long", "enhanced_altitude", "altitude", "heart_rate", "cadence",
                   "fractional_cadence", "enhanced_speed", "speed", "distance", "power", "temperature")
-_DEV_COLUMNS = tuple(name for name in DEVELOPER_FIELD_SCHEMA.names if name != "timestamp")
+# What names one developer field; a value row carries an index into the file's list of them.
+_DEV_KEYS = ("message", "developer_data_index", "field_number", "name", "units")
 
 
 @dataclass
 class _Decoded:
     messages: list[_Message]  # every message but the records
     records: _Rows  # time, segment and _RECORD_VALUES
-    dev: _Rows  # time, segment and _DEV_COLUMNS: one row per developer value
+    dev: _Rows  # one row per developer value: time, segment, value, key (an index into dev_keys), value_text
     decoder: str
     error: str | None  # why decoding stopped early, None when the whole file decoded
+    dev_keys: list[tuple[Any, ...]] = field(default_factory=list)  # the _DEV_KEYS of each developer field
 
 
 def looks_like_fit(data: bytes) -> bool:
@@ -205,21 +208,18 @@ def _decode_fitvec(data: bytes) -> _Decoded | None:
         records = _Rows({"time": times[record_table.order], "segment": segments[record_table.order],
                          **{name: column(name) for name in _RECORD_VALUES}})
     dev = _empty_dev()
+    keys = [(c.message, c.developer_data_index, c.field_number, c.name, c.units) for c in decoded.dev]
     if decoded.dev:
-        parts = []
-        for c in decoded.dev:
-            n = len(c.positions)
-            texts = [None if v is None else _text(v) for v in c.others] if c.others is not None else []
-            parts.append({"time": times[c.positions], "segment": segments[c.positions],
-                          "message": np.full(n, c.message, dtype=object), "field_number": np.full(n, c.field_number),
-                          "developer_data_index": np.full(n, c.developer_data_index),
-                          "name": np.full(n, c.name, dtype=object), "units": np.full(n, c.units, dtype=object),
-                          "value": c.numbers, "position": c.positions,
-                          "value_text": _objects(texts) if texts else np.full(n, None, dtype=object)})
-        merged = {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
-        order = np.argsort(merged.pop("position"), kind="stable")  # file order, as the other decoders give them
-        dev = _Rows({k: v[order] for k, v in merged.items()})
-    return _Decoded(others, records, dev, "fitvec", None)
+        position = np.concatenate([c.positions for c in decoded.dev])
+        order = np.argsort(position, kind="stable")  # file order, as the other decoders give them
+        columns = {"time": times[position], "segment": segments[position],
+                   "value": np.concatenate([c.numbers for c in decoded.dev]),
+                   "key": np.repeat(np.arange(len(keys)), [len(c.positions) for c in decoded.dev])}
+        if any(c.others is not None for c in decoded.dev):
+            columns["value_text"] = _objects([None if v is None else _text(v) for c in decoded.dev
+                                              for v in (c.others or [None] * len(c.positions))])
+        dev = _Rows({k: v[order] for k, v in columns.items()})
+    return _Decoded(others, records, dev, "fitvec", None, keys)
 
 
 def _segments_by_file_id(decoded: Any) -> np.ndarray:
@@ -288,19 +288,20 @@ def _from_messages(messages: list[_Message], error: str | None, decoder: str) ->
     columns = {name: _floats([_num(v.get(name)) for v in rows]) for name in _RECORD_VALUES}
     record_rows = _Rows({"time": _floats([_fit_seconds(v.get("timestamp")) for v in rows]),
                          "segment": np.array([m.segment for m in records], dtype=np.int64), **columns})
-    dev: dict[str, list[Any]] = {name: [] for name in ("time", "segment", *_DEV_COLUMNS)}
+    dev: dict[str, list[Any]] = {name: [] for name in ("time", "segment", "value", "key", "value_text")}
+    keys: dict[tuple[Any, ...], int] = {}
     for m in messages:
         stamp = _fit_seconds(m.values.get("timestamp"))
         for index, number, name, units, value in m.dev:
-            for key, item in zip(dev, (stamp, m.segment, m.name, index, number, name, units, _num(value),
-                                       None if _num(value) is not None or value is None else _text(value)),
-                                 strict=True):
-                dev[key].append(item)
+            key = keys.setdefault((m.name, index, number, name, units), len(keys))
+            text = None if _num(value) is not None or value is None else _text(value)
+            for column, item in zip(dev, (stamp, m.segment, _num(value), key, text), strict=True):
+                dev[column].append(item)
     dev_rows = _Rows({"time": _floats(dev["time"]), "segment": np.array(dev["segment"], dtype=np.int64),
-                      "value": _floats(dev["value"]),
-                      **{k: _objects(dev[k]) for k in _DEV_COLUMNS if k != "value"}})
+                      "value": _floats(dev["value"]), "key": np.array(dev["key"], dtype=np.int64),
+                      "value_text": _objects(dev["value_text"])})
     others = [m for m in messages if m.name != "record"]
-    return _Decoded(others, record_rows if records else _empty_records(), dev_rows, decoder, error)
+    return _Decoded(others, record_rows if records else _empty_records(), dev_rows, decoder, error, list(keys))
 
 
 def _floats(values: list[Any]) -> np.ndarray:
@@ -322,7 +323,7 @@ def _empty_records() -> _Rows:
 
 def _empty_dev() -> _Rows:
     return _Rows({"time": np.zeros(0), "segment": np.zeros(0, np.int64), "value": np.zeros(0),
-                  **{k: _objects([]) for k in _DEV_COLUMNS if k != "value"}})
+                  "key": np.zeros(0, np.int64)})
 
 
 def _fit_seconds(value: Any) -> float | None:
@@ -509,7 +510,7 @@ def _activities(decoded: _Decoded, path: str) -> list[DecodedActivity]:
                              distance_from_zero=not sessions or by_segment[sessions[i].segment][0] == i),
                 records=_records(timed.take(rec_session == i)),
                 laps=_laps(_of_session(laps, lap_session, i)),
-                developer_fields=_developer_fields(decoded.dev.take(dev_session == i)),
+                developer_fields=_developer_fields(decoded.dev.take(dev_session == i), decoded.dev_keys),
                 pauses=tuple(_of_session(pauses, pause_session, i)),
                 partial_reason=partial,
                 warnings=tuple(notes),
@@ -586,12 +587,17 @@ def _laps(laps: list[_Message]) -> Any:
     )
 
 
-def _developer_fields(dev: _Rows) -> Any:
+def _developer_fields(dev: _Rows, keys: list[tuple[Any, ...]]) -> Any:
+    """The developer values as a DEVELOPER_FIELD_SCHEMA table: each field's names looked up by its key
+    in Arrow (a file of many developer fields holds tens of thousands of values)."""
     millis = np.round((dev["time"] + _FIT_EPOCH.timestamp()) * 1000)
     stamps = np.where(np.isnan(millis), 0, millis).astype(np.int64).astype("datetime64[ms]")
     stamps[np.isnan(millis)] = np.datetime64("NaT")
-    columns = {name: dev[name] for name in _DEV_COLUMNS}
-    return table_from_columns(DEVELOPER_FIELD_SCHEMA, {**columns, "timestamp": stamps}, len(dev))
+    codes = pa.array(dev["key"])
+    named = {name: pa.array([k[i] for k in keys], DEVELOPER_FIELD_SCHEMA.field(name).type).take(codes)
+             for i, name in enumerate(_DEV_KEYS)}
+    return table_from_columns(DEVELOPER_FIELD_SCHEMA, {**named, "value": dev["value"], "timestamp": stamps,
+                                                       "value_text": dev.columns.get("value_text")}, len(dev))
 
 
 def _text(value: Any) -> str:

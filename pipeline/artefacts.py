@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.gentleness import runs_of
+from pipeline.pace import centred_median
 
 _STEP_MULTIPLES = (1.0, 0.5)  # the step rate, and the stride rate
 _LEVEL_S = 5  # the seconds whose median is the level before and after a jump
@@ -156,8 +157,8 @@ def early_contact(hr_raw: np.ndarray, gap_speed: np.ndarray, running: np.ndarray
         return flagged
     steady = line[0] + line[1] * held[:window]
     predicted = _lagged(steady, min(s.early_start_bpm, float(steady[0])), s.hr_tau_s)
-    median = pd.Series(hr).rolling(s.early_median_s, center=True, min_periods=s.early_median_s // 2 + 1).median()
-    excess = running[:window] & (median.to_numpy()[:window] - predicted > s.early_excess_bpm)
+    median = centred_median(hr, s.early_median_s, s.early_median_s // 2 + 1)
+    excess = running[:window] & (median[:window] - predicted > s.early_excess_bpm)
     for start, end in runs_of(excess):
         if end - start >= s.early_min_s:
             flagged[start:end] = True

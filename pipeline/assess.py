@@ -251,7 +251,7 @@ def clean_hr(hr: np.ndarray, speed: np.ndarray, max_hr: float | None = None,
              a: ArtefactSettings = DEFAULT_ARTEFACTS) -> CleanHr:
     """§5.3 step 6. Cadence lock and early strap contact need cadence, grade-adjusted speed and the
     running seconds; without them those two rules are skipped. NumPy throughout (it runs once per run
-    of every import), pandas only for its exact centred rolling median and mean."""
+    of every import), pandas only for its exact centred rolling mean."""
     raw = np.array(hr, dtype=float)
     speed = np.asarray(speed, dtype=float)
     excluded: dict[str, int] = {}
@@ -296,8 +296,7 @@ def clean_hr(hr: np.ndarray, speed: np.ndarray, max_hr: float | None = None,
 
 def _centred(values: np.ndarray, window: int, how: str) -> np.ndarray:
     """A centred rolling median or mean over the values present (NaN where a window holds none)."""
-    rolling = pd.Series(values).rolling(window, center=True, min_periods=1)
-    return np.array(rolling.median() if how == "median" else rolling.mean(), dtype=float)
+    return pace_mod.rolling(values, window, "median" if how == "median" else "mean", 1)
 
 
 def _group_std(values: np.ndarray, groups: np.ndarray) -> np.ndarray:

@@ -351,7 +351,7 @@ def _with_keys(table: pa.Table, schema: pa.Schema, keys: dict[str, Any], extra: 
         if f.name in extra:
             arrays.append(extra[f.name])
         elif f.name in keys:
-            arrays.append(pa.array([keys[f.name]] * n, f.type))
+            arrays.append(pa.repeat(pa.scalar(keys[f.name], f.type), n))
         else:
             arrays.append(table[f.name])
     return pa.Table.from_arrays(arrays, schema=schema)

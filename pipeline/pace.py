@@ -181,7 +181,7 @@ def grade_series(distance_m: npt.ArrayLike, altitude_m: npt.ArrayLike, smooth_s:
     """Decimal grade per second: smoothed rise over `grade_min_dist_m` of distance centred on the point,
     clamped to +-`grade_clamp`; NaN where distance or altitude is unknown or the track is shorter."""
     s = settings
-    alt = _rolling(np.asarray(altitude_m, dtype=float), smooth_s, "mean", 1)
+    alt = rolling(np.asarray(altitude_m, dtype=float), smooth_s, "mean", 1)
     dist = np.asarray(distance_m, dtype=float)
     out = np.full(len(dist), np.nan)
     known = np.flatnonzero(~np.isnan(dist) & ~np.isnan(alt))
@@ -219,11 +219,11 @@ def smoothed_speed(speed_m_s: npt.ArrayLike, distance_m: npt.ArrayLike, from_pos
     speed = np.asarray(speed_m_s, dtype=float)
     distance = np.asarray(distance_m, dtype=float)
     if not from_positions and not np.isnan(speed).all():
-        out = _rolling(speed, s.fit_speed_median_s, "median", max(1, s.fit_speed_median_s // 3))
+        out = rolling(speed, s.fit_speed_median_s, "median", max(1, s.fit_speed_median_s // 3))
         out[np.isnan(speed)] = np.nan
         return out
     per_second = _speed_of_distance(distance, s)
-    out = _rolling(per_second, s.speed_smooth_s, "mean", max(1, s.speed_smooth_s // 3))
+    out = rolling(per_second, s.speed_smooth_s, "mean", max(1, s.speed_smooth_s // 3))
     out[np.isnan(distance)] = np.nan
     return out
 
@@ -242,7 +242,7 @@ def _speed_of_distance(distance: FloatArray, s: PaceSettings) -> FloatArray:
     v[(v > s.max_speed_m_s) | (v < 0)] = np.nan
     # A displaced fix makes a spike (out and back) against the speed around it; a real change of pace is a
     # step, which the local median follows. Only the spike implies the impossible acceleration.
-    around = _rolling(v, 5, "median", 1)
+    around = rolling(v, 5, "median", 1)
     v[np.abs(v - around) / dt > s.max_accel_m_s2] = np.nan
     # each interval's speed for each of its seconds; a jump's metres do not count
     per_second[points[0] + 1:points[-1] + 1] = np.repeat(v, np.diff(points))
@@ -250,8 +250,27 @@ def _speed_of_distance(distance: FloatArray, s: PaceSettings) -> FloatArray:
     return per_second
 
 
-def _rolling(values: FloatArray, window_s: int, how: Literal["mean", "median"], min_periods: int) -> FloatArray:
-    """A centred rolling mean or median that ignores NaN (vectorized in pandas)."""
-    rolling = pd.Series(values).rolling(max(1, int(window_s)), center=True, min_periods=min_periods)
-    result = rolling.mean() if how == "mean" else rolling.median()
-    return result.to_numpy(dtype=float, copy=True)
+def rolling(values: FloatArray, window_s: int, how: Literal["mean", "median"], min_periods: int) -> FloatArray:
+    """A centred rolling mean or median that ignores NaN: pandas' rolling(window, center=True, min_periods)."""
+    window = max(1, int(window_s))
+    if how == "median":
+        return centred_median(np.asarray(values, dtype=float), window, min_periods)
+    means = pd.Series(values).rolling(window, center=True, min_periods=min_periods).mean()
+    return means.to_numpy(dtype=float, copy=True)
+
+
+def centred_median(values: FloatArray, window: int, min_periods: int = 1) -> FloatArray:
+    """pandas' Series.rolling(window, center=True, min_periods).median(), value for value, in NumPy: the
+    median of the values present in each window (the mean of the middle two where their number is even),
+    NaN where fewer than min_periods are. Every window sorted at once: twice pandas' speed on a run."""
+    n = len(values)
+    if n == 0:
+        return np.array(values, dtype=float)
+    padded = np.concatenate((np.full(window // 2, np.nan), values, np.full((window - 1) // 2, np.nan)))
+    present = np.concatenate(([0], np.cumsum(~np.isnan(padded))))
+    count = present[window:] - present[:-window]
+    ordered = np.sort(np.lib.stride_tricks.sliding_window_view(padded, window), axis=1)  # NaN sorts last
+    rows, held = np.arange(n), np.maximum(count, 1)
+    median = (ordered[rows, (held - 1) // 2] + ordered[rows, held // 2]) / 2
+    median[count < max(min_periods, 1)] = np.nan
+    return median  # type: ignore[no-any-return]

@@ -20,6 +20,7 @@ from typing import Any
 
 # Fewer files than this are read in this process: a folder drop of a few runs should not wait for workers.
 MIN_FILES = 8
+MAX_CHUNK = 16
 
 _current: Executor | None = None
 
@@ -58,4 +59,6 @@ def map_ordered(fn: Callable[..., Any], items: Iterable[Any], *args: Any) -> lis
     pool = _current
     if pool is None or len(items) < 2:
         return [fn(item, *args) for item in items]
-    return list(pool.map(fn, items, *[[a] * len(items) for a in args]))
+    # in chunks, a few per worker: one message per item costs more than a small item's work
+    chunk = max(1, min(MAX_CHUNK, len(items) // (4 * workers())))
+    return list(pool.map(fn, items, *[[a] * len(items) for a in args], chunksize=chunk))

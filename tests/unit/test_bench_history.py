@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import fitparse
 
-from bench.history import DAY_S, TEMPLATES, retime
+from bench.history import DAY_S, SAMPLES, retime
 
 
 def _times(data: bytes) -> list[object]:
@@ -17,7 +17,7 @@ def _times(data: bytes) -> list[object]:
 
 
 def test_retime_moves_every_time_and_keeps_the_crc():
-    data = TEMPLATES[0].read_bytes()
+    data = SAMPLES[0].read_bytes()
     moved = retime(data, -3 * DAY_S)
     before, after = _times(data), _times(moved)  # fitparse checks the CRC as it reads
     assert len(before) == len(after) > 2000
