@@ -25,9 +25,11 @@ Prints a table and writes every number as JSON (bench/results.json).
 from __future__ import annotations
 
 import argparse
+import csv
 import io
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -44,10 +46,12 @@ KINDPACE = str(Path(sys.executable).with_name("kindpace"))
 CONFIG = str(ROOT / "samples" / "kindpace.toml")
 
 
-def corpus_files(limit: int | None) -> list[Path]:
-    import csv
+def corpus_root() -> Path:
+    return Path(os.environ.get("KINDPACE_CORPUS", ROOT.parent / "shared" / "corpus")).resolve()
 
-    root = Path(os.environ.get("KINDPACE_CORPUS", ROOT.parent / "shared" / "corpus")).resolve()
+
+def corpus_files(limit: int | None) -> list[Path]:
+    root = corpus_root()
     rows = list(csv.DictReader(open(root / "MANIFEST.csv", encoding="utf-8")))
     files = [root / Path(r["file"]).relative_to("shared/corpus") for r in rows if r["file"].lower().endswith(".fit")]
     return files[:limit] if limit else files
@@ -218,25 +222,46 @@ def cli(*args: str, env: dict[str, str] | None = None) -> tuple[float, float, su
     return seconds, memory.stop(), done
 
 
-def import_section(files: list[Path], tiny: int, large: int, decoder: str, work: Path) -> dict[str, Any]:
-    """`kindpace import` of the first `tiny` and the first `large` files, each into a fresh store."""
-    runs = {}
+def import_section(files: list[Path], tiny: int, large: int, decoder: str, work: Path,
+                   repeats: int) -> dict[str, Any]:
+    """`kindpace import` of the first `tiny` and the first `large` files, each into a fresh store, `repeats`
+    times: files/s is the median over the repeats of (large - tiny) files / (large - tiny) seconds."""
+    runs: dict[int, list[dict[str, Any]]] = {tiny: [], large: []}
     for n in (tiny, large):
         folder = work / f"{decoder}-{n}"
-        folder.mkdir()
+        folder.mkdir(parents=True)
         for f in files[:n]:
             os.link(f, folder / f.name)
-        store = work / f"store-{decoder}-{n}"
-        seconds, peak, done = cli("import", str(folder), "--store", str(store), "--config", CONFIG, "--json",
-                                  "--decoder", decoder)
-        report = json.loads(done.stdout)
-        runs[n] = {"seconds": seconds, "peak_mb": peak, "imported": report["counts"]["imported"],
-                   "mb": sum(f.stat().st_size for f in files[:n]) / 1e6, "store": str(store)}
-    big, small = runs[large], runs[tiny]
-    extra_s = big["seconds"] - small["seconds"]
-    return {"tiny": small, "large": big, "files_per_s": (large - tiny) / extra_s,
-            "mb_per_s": (big["mb"] - small["mb"]) / extra_s, "start_up_s": small["seconds"]
-            - tiny * extra_s / (large - tiny)}
+    for k in range(repeats):
+        for n in (tiny, large):
+            store = work / f"store-{decoder}-{n}-{k}"
+            seconds, peak, done = cli("import", str(work / f"{decoder}-{n}"), "--store", str(store), "--config",
+                                      CONFIG, "--json", "--decoder", decoder)
+            report = json.loads(done.stdout)
+            runs[n].append({"seconds": seconds, "peak_mb": peak, "imported": report["counts"]["imported"],
+                            "store": str(store)})
+            if k < repeats - 1:
+                shutil.rmtree(store)  # the last repeat's stores stay, for the sections that read a store
+    mb = {n: sum(f.stat().st_size for f in files[:n]) / 1e6 for n in (tiny, large)}
+    rates = sorted((large - tiny) / (big["seconds"] - small["seconds"])
+                   for big, small in zip(runs[large], runs[tiny], strict=True))
+    rate = statistics.median(rates)
+    return {"tiny": runs[tiny], "large": runs[large], "files": (tiny, large), "files_per_s": rate,
+            "files_per_s_each": rates, "mb_per_s": rate * (mb[large] - mb[tiny]) / (large - tiny),
+            "start_up_s": statistics.median(r["seconds"] for r in runs[tiny]) - tiny / rate,
+            "peak_mb": max(r["peak_mb"] for r in runs[tiny] + runs[large]),
+            "imported": runs[large][-1]["imported"], "store": runs[large][-1]["store"]}
+
+
+def corpus_import_section(root: Path, work: Path) -> dict[str, Any]:
+    """`kindpace import` of the whole corpus (every format, the damaged and odd files too), once."""
+    listed = list(csv.DictReader(open(root / "MANIFEST.csv", encoding="utf-8")))
+    paths = [root / Path(r["file"]).relative_to("shared/corpus") for r in listed]
+    seconds, peak, done = cli("import", str(root), "--store", str(work / "store-corpus"), "--config", CONFIG,
+                              "--json")
+    report = json.loads(done.stdout)
+    return {"files": len(paths), "mb": sum(p.stat().st_size for p in paths) / 1e6, "seconds": seconds,
+            "peak_mb": peak, "counts": report["counts"]}
 
 
 # --- 3. no-op re-import, 4. read back, 5. read-only commands -----------------------------------------
@@ -275,7 +300,7 @@ def read_section(store: Path, n: int) -> dict[str, Any]:
     table = ds.dataset(paths, format="parquet").to_table()
     arrow_s = time.perf_counter() - start
     start = time.perf_counter()
-    rows = duckdb.sql(f"select count(*), avg(heart_rate_bpm) from read_parquet({paths!r})").fetchall()
+    rows = duckdb.connect().execute(f"select count(*), avg(heart_rate_bpm) from read_parquet({paths!r})").fetchall()
     duck_s = time.perf_counter() - start
     return {"activities": len(paths), "records": table.num_rows, "pyarrow_s": arrow_s, "duckdb_s": duck_s,
             "duckdb_rows": rows[0][0]}
@@ -299,11 +324,12 @@ def main() -> int:
     parser.add_argument("--fitparse-history", type=int, default=80, help="the same with the fitparse decoder")
     parser.add_argument("--tiny", type=int, default=20, help="files in the tiny import (start-up)")
     parser.add_argument("--noop", type=int, default=10_000, help="files in the no-op re-import")
+    parser.add_argument("--repeats", type=int, default=3, help="imports per measure (the median is kept)")
     parser.add_argument("--skip-decode", action="store_true", help="leave out the decode section (minutes)")
     parser.add_argument("--decode-only", action="store_true", help="only the decode section")
     parser.add_argument("--json", default=str(ROOT / "bench" / "results.json"), help="where to write the numbers")
     args = parser.parse_args()
-    from bench.history import history
+    from bench.history import corpus_runs, history
 
     cores = os.cpu_count()
     out: dict[str, Any] = {"cores": cores, "python": sys.version.split()[0]}
@@ -327,30 +353,42 @@ def main() -> int:
         return 0
     with tempfile.TemporaryDirectory(prefix="kindpace-bench-") as tmp:
         work = Path(tmp)
+        corpus = corpus_root()
         generated = history(work / "history", max(args.history, args.noop))
-        imports = {
-            "fitvec": import_section(generated, args.tiny, args.history, "fitvec", work),
-            "fitparse": import_section(generated, args.tiny, args.fitparse_history, "fitparse", work),
-        }
-        ratio = imports["fitvec"]["files_per_s"] / imports["fitparse"]["files_per_s"]
-        out["import"] = dict(imports, ratio=ratio)
-        print("\n2. kindpace import of a generated history (large - tiny, start-up removed)")
-        print(f"{'decoder':<10}{'files':>7}{'files/s':>10}{'MB/s':>8}{'start-up s':>12}{'peak MB':>9}")
-        for name, r in imports.items():
-            print(f"{name:<10}{r['large']['imported']:>7}{r['files_per_s']:>10.1f}{r['mb_per_s']:>8.2f}"
-                  f"{r['start_up_s']:>12.1f}{max(r['large']['peak_mb'], r['tiny']['peak_mb']):>9.0f}")
-        print(f"import with fitvec: {ratio:.1f}x the same pipeline with fitparse")
+        sets = {"samples": generated}
+        if (corpus / "MANIFEST.csv").exists():
+            sets["corpus runs"] = history(work / "corpus-history", args.history, corpus_runs(corpus))
+        out["import"] = {}
+        print(f"\n2. kindpace import of a generated history (large - tiny, start-up removed; median of {args.repeats})")
+        print(f"{'history':<13}{'decoder':<10}{'files':>7}{'files/s':>10}{'MB/s':>8}{'start-up s':>12}{'peak MB':>9}")
+        for name, files in sets.items():
+            sizes = [f.stat().st_size for f in files[:args.history]]
+            runs = {decoder: import_section(files, args.tiny, n, decoder, work / name.replace(" ", "-"), args.repeats)
+                    for decoder, n in (("fitvec", args.history), ("fitparse", args.fitparse_history))}
+            ratio = runs["fitvec"]["files_per_s"] / runs["fitparse"]["files_per_s"]
+            out["import"][name] = dict(runs, ratio=ratio, mean_file_kb=statistics.mean(sizes) / 1e3)
+            for decoder, r in runs.items():
+                print(f"{name:<13}{decoder:<10}{r['imported']:>7}{r['files_per_s']:>10.1f}{r['mb_per_s']:>8.2f}"
+                      f"{r['start_up_s']:>12.1f}{r['peak_mb']:>9.0f}")
+            print(f"{name:<13}import with fitvec: {ratio:.1f}x the same pipeline with fitparse "
+                  f"(files of {statistics.mean(sizes) / 1e3:.0f} KB on average)")
+        if (corpus / "MANIFEST.csv").exists():
+            c = out["corpus_import"] = corpus_import_section(corpus, work)
+            print(f"\n   the whole corpus ({c['files']} files, {c['mb']:.1f} MB, every format): {c['seconds']:.1f} s "
+                  f"with start-up, {c['files'] / c['seconds']:.1f} files/s, {c['mb'] / c['seconds']:.2f} MB/s, "
+                  f"peak {c['peak_mb']:.0f} MB; {c['counts']}")
         out["noop"] = noop_section(generated[:args.noop], work)
         n = out["noop"]
         print(f"\n3. no-op re-import of {n['files']} files ({n['ledger_rows']} ledger rows): {n['seconds']:.2f} s "
               f"after start-up (the first import of them took {n['first_import_s']:.0f} s)")
-        large_store = Path(imports["fitvec"]["large"]["store"])
+        large_store = Path(out["import"]["samples"]["fitvec"]["store"])
         out["read"] = read_section(large_store, 1000)
         r = out["read"]
         print(f"\n4. read back {r['activities']} activities' records ({r['records']} rows): pyarrow.dataset "
               f"{r['pyarrow_s']:.2f} s, DuckDB {r['duckdb_s']:.2f} s")
         out["commands"] = commands_section(large_store)
-        print(f"\n5. read-only commands on a store of {imports['fitvec']['large']['imported']} activities (wall s)")
+        print(f"\n5. read-only commands on a store of {out['import']['samples']['fitvec']['imported']} activities "
+              "(wall s)")
         for command, seconds in out["commands"].items():
             print(f"   kindpace {command:<14}{seconds:>6.2f}")
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)

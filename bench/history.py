@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import struct
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -71,7 +72,9 @@ def retime(data: bytes, shift_s: int, fields: tuple[np.ndarray, np.ndarray] | No
 def corpus_runs(corpus: Path) -> list[Path]:
     """The corpus's whole running recordings: activity files the MANIFEST calls running, with at least
     MIN_RECORDS records, one FIT file (not chained) whose framing ends cleanly with every CRC sound
-    (a damaged file would come out of `retime` with a good CRC, and take another decoder's road)."""
+    (a damaged file would come out of `retime` with a good CRC, and take another decoder's road), with
+    times on the real clock (two old Forerunner 70 files count only from power-on: every copy of them
+    would be the same run)."""
     rows = csv.DictReader(open(corpus / "MANIFEST.csv", encoding="utf-8"))
     runs = []
     for row in rows:
@@ -79,10 +82,20 @@ def corpus_runs(corpus: Path) -> list[Path]:
                 and int(row["records"] or 0) >= MIN_RECORDS):
             continue
         path = corpus / Path(row["file"]).relative_to("shared/corpus")
-        framing = fitvec.frame(path.read_bytes())
-        if framing.error is None and all(framing.crc_ok) and not framing.segments.any():
+        data = path.read_bytes()
+        framing = fitvec.frame(data)
+        if framing.error is None and all(framing.crc_ok) and not framing.segments.any() and _movable(data, path):
             runs.append(path)
     return runs
+
+
+def _movable(data: bytes, path: Path) -> bool:
+    """Whether a copy re-timed a day earlier starts a day earlier, as the connector reads it."""
+    from connectors import decode_file
+
+    before = [a.meta.start_time for a in decode_file(data, str(path))]
+    after = [a.meta.start_time for a in decode_file(retime(data, -DAY_S), str(path))]
+    return bool(before) and None not in before and [t - timedelta(days=1) for t in before] == after  # type: ignore[operator]
 
 
 def history(folder: Path, n: int, templates: list[Path] = SAMPLES, first: int = 0) -> list[Path]:

@@ -8,7 +8,8 @@ fail the flow. The composition itself is `pipeline.importer.run_batches`; the ge
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from prefect import flow, task
 from prefect.artifacts import create_table_artifact
@@ -21,16 +22,21 @@ from pipeline.store import Store
 from pipeline.sync import import_paths
 
 
+def _quoted(value: Any) -> Any:
+    """A task argument Prefect hands over as it is, without walking it (the task gets the value itself)."""
+    return quote(value)
+
+
 def _stage(fn: Callable[..., Any]) -> Callable[..., Any]:
     """`fn` as a Prefect task whose arguments Prefect takes as they are.
 
     Batches carry bytes and Arrow tables: never hash them for a cache key, never persist them, and
     never walk them looking for futures (none are there): Prefect's walk over a batch's parameters
     cost about 6 ms per file, more than decoding it."""
-    stage = task(fn, cache_policy=NO_CACHE, persist_result=False)
+    stage = task(cache_policy=NO_CACHE, persist_result=False)(fn)
 
     def call(*args: Any) -> Any:
-        return stage(*(quote(a) for a in args))
+        return stage(*(_quoted(a) for a in args))
 
     return call
 
@@ -49,10 +55,12 @@ def context(config_path: str | None, store_path: str, athlete_id: str) -> verdic
 
 @task(name="judge", cache_policy=NO_CACHE, persist_result=False)
 def judge(store_path: str, athlete_id: str, config_path: str | None, everything: bool = False,
-          activity_ids: list[str] | None = None) -> list[dict[str, Any]]:
-    """Verdicts for the runs that need one (or every run); returns the changed verdicts."""
+          activity_ids: list[str] | None = None, early: verdicts.Early | None = None) -> list[dict[str, Any]]:
+    """Verdicts for the runs that need one (or every run); returns the changed verdicts. `early`: those
+    the import gave as it read the files (pass it quoted)."""
     ctx = context(config_path, store_path, athlete_id)
-    changes = verdicts.judge(Store(store_path), athlete_id, ctx, everything=everything, activity_ids=activity_ids)
+    changes = verdicts.judge(Store(store_path), athlete_id, ctx, everything=everything, activity_ids=activity_ids,
+                             early=early)
     return [c.report() for c in changes]
 
 
@@ -69,9 +77,10 @@ def _artifact(report: dict[str, Any]) -> None:
 def import_files(paths: list[str], store_path: str, athlete_id: str = "me",
                  config_path: str | None = None) -> dict[str, Any]:
     """Import every file under `paths` into the store, then judge the new runs; returns the JSON report."""
-    report = import_paths(Store(store_path), paths, athlete_id, stages=TASKS)
+    early = verdicts.Early(context(config_path, store_path, athlete_id))
+    report = import_paths(Store(store_path), paths, athlete_id, stages=TASKS, early=early)
     _artifact(report)
-    report["verdicts"] = judge(store_path, athlete_id, config_path)
+    report["verdicts"] = judge(store_path, athlete_id, config_path, early=_quoted(early))
     return report
 
 
@@ -97,9 +106,10 @@ def sync(sources: list[dict[str, str]], store_path: str, athlete_id: str = "me",
 
     specs = [sync_mod.SourceSpec(s["kind"], s["path"]) for s in sources]
     only = None if only_files is None else set(only_files)
-    result = sync_mod.sync(Store(store_path), specs, athlete_id, stages=TASKS, only=only).as_dict()
+    early = verdicts.Early(context(config_path, store_path, athlete_id))
+    result = sync_mod.sync(Store(store_path), specs, athlete_id, stages=TASKS, only=only, early=early).as_dict()
     _artifact(result)
-    result["verdicts"] = judge(store_path, athlete_id, config_path)
+    result["verdicts"] = judge(store_path, athlete_id, config_path, early=_quoted(early))
     return result
 
 

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from connectors import DecodedActivity, InputError, UnsupportedFormat, archive, decode_file
 from connectors.base import KindpaceError
 from connectors.fit import default_decoder
-from pipeline import parallel
+from pipeline import parallel, verdicts
 from pipeline.corrections import Corrections, StravaLabels, label_rows, member_label, strava_labels
 from pipeline.normalize import NormalizedActivity, activity_table, normalize
 from pipeline.parallel import map_ordered
@@ -76,6 +76,7 @@ class ParsedFile:
     normalized: list[NormalizedActivity] = field(default_factory=list)
     labels: StravaLabels | None = None  # what the runner told Strava about this file (its export's CSV)
     warnings: list[str] = field(default_factory=list)  # the decoders' notes, kept once the activities are normalized
+    early: dict[str, Any] = field(default_factory=dict)  # activity id -> verdicts.early_verdict, where asked for
 
 
 @dataclass
@@ -187,10 +188,12 @@ def read_input(item: Input) -> ParsedFile:
 
 
 def decode_and_normalize(parsed: ParsedFile, athlete_id: str, imported_at: datetime,
-                         staging: Store | None = None, fit_decoder: str | None = None) -> ParsedFile:
+                         staging: Store | None = None, fit_decoder: str | None = None,
+                         judging: verdicts.Context | None = None) -> ParsedFile:
     """The CPU-bound part of reading one file, in a pool worker or here. With `staging`, the worker also
     writes each activity's tables as Parquet there (Store.stage), so only the activity rows travel back
-    and the writer renames files instead of encoding them. What it hands back leaves the bytes out (the
+    and the writer renames files instead of encoding them. With `judging`, it also gives each activity
+    its verdict from the records in hand (verdicts.Early). What it hands back leaves the bytes out (the
     caller has them). `fit_decoder` is the caller's choice: a worker's environment is the one its pool
     started with."""
     try:
@@ -200,6 +203,9 @@ def decode_and_normalize(parsed: ParsedFile, athlete_id: str, imported_at: datet
     except Exception as exc:  # a decoder bug must not stop the batch: quarantine, name it
         parsed.error = InputError(parsed.path, f"decoder failed unexpectedly: {type(exc).__name__}: {exc}")
     normalize_file(parsed, athlete_id, imported_at)
+    if judging is not None:
+        parsed.early = {n.activity_id: verdicts.early_verdict(n.activity, n.records, judging)
+                        for n in parsed.normalized}
     if staging is not None and parsed.normalized:
         parsed.normalized = [_staged(staging, norm) for norm in parsed.normalized]
     return replace(parsed, data=b"")
@@ -221,14 +227,15 @@ def _unstaged(norm: NormalizedActivity) -> NormalizedActivity:
 
 
 def read_batch(items: list[Input], known: Container[str], athlete_id: str, imported_at: datetime,
-               staging: Store | None = None) -> list[ParsedFile]:
+               staging: Store | None = None, judging: verdicts.Context | None = None) -> list[ParsedFile]:
     """Stages 1 and 2 for one batch: every input read and hashed here; those not imported before (not in
     `known`) decoded and normalized across the import's process pool where one is open
-    (pipeline/parallel.py), their tables staged in `staging` where given."""
+    (pipeline/parallel.py), their tables staged in `staging` where given, their verdicts given under
+    `judging` where given."""
     out = [read_input(item) for item in items]
     todo = [i for i, p in enumerate(out) if p.error is None and p.sha256 not in known]
     done = map_ordered(decode_and_normalize, [out[i] for i in todo], athlete_id, imported_at, staging,
-                       default_decoder())
+                       default_decoder(), judging)
     for i, parsed in zip(todo, done, strict=True):
         out[i] = replace(parsed, data=out[i].data)
     return out
@@ -561,11 +568,13 @@ class Stages:
 
 
 def run_batches(
-    store: Store, items: list[Any], athlete_id: str, *, reset: bool = False, stages: Stages = Stages()
+    store: Store, items: list[Any], athlete_id: str, *, reset: bool = False, stages: Stages = Stages(),
+    early: verdicts.Early | None = None,
 ) -> dict[str, Any]:
     """Import `items` (paths, or (path, source) pairs) batch by batch under the store's writer lock.
 
-    With `reset`, everything derived from the originals is rebuilt (reimport). Returns the report:
+    With `reset`, everything derived from the originals is rebuilt (reimport). With `early`, the runs get
+    their verdicts as they are read, into `early.given`, for the judge that follows. Returns the report:
     counts per outcome and one entry per file.
     """
     outcomes: list[FileOutcome] = []
@@ -582,12 +591,15 @@ def run_batches(
         def read(batch: list[Input]) -> Future[list[ParsedFile]]:
             # in the thread `ahead`, in this flow run's context (Prefect's run context is a context variable)
             return ahead.submit(contextvars.copy_context().run, stages.read, batch, state.imported_hashes(),
-                                athlete_id, now, staging)
+                                athlete_id, now, staging, None if early is None else early.ctx)
 
         stream = batched(inputs(items), batch_size(len(items)))
         pending = next((read(b) for b in stream), None)
         while pending is not None:
             parsed = pending.result()
+            if early is not None:
+                for item in parsed:
+                    early.given.update(item.early)
             # with a pool, the next batch is read while this one is written; without, one after the other
             pending = next((read(b) for b in stream), None) if pool is not None else None
             decisions = stages.dedupe(state, parsed, athlete_id, now)

@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from pipeline.importer import OUTCOMES, Stages, discover, local_offset, now_utc, run_batches
 from pipeline.store import Store
+from pipeline.verdicts import Early
 from schemas.tables import SYNC_RUNS, SYNC_SEEN
 
 KINDS = ("watch", "folder", "inbox")
@@ -78,9 +79,9 @@ class SyncReport:
 
 
 def sync(store: Store, sources: list[SourceSpec], athlete_id: str, stages: Stages = Stages(),
-         now: datetime | None = None, only: set[str] | None = None) -> SyncReport:
+         now: datetime | None = None, only: set[str] | None = None, early: Early | None = None) -> SyncReport:
     """Import what is new in every source, record what was seen, tidy the inbox. With `only`, just those
-    files (the inbox watcher's, once they have finished arriving)."""
+    files (the inbox watcher's, once they have finished arriving); `early` as for run_batches."""
     started = now or now_utc()
     store.ensure()
     seen = {r["path"]: r for r in store.read("sync_seen").to_pylist()}
@@ -110,8 +111,8 @@ def sync(store: Store, sources: list[SourceSpec], athlete_id: str, stages: Stage
             new += 1
         described.append({"kind": source.kind, "path": source.path, "reachable": True, "files": len(files),
                           "new": new})
-    report: dict[str, Any] = run_batches(store, items, athlete_id, stages=stages) if items else {
-        "counts": {k: 0 for k in ("imported", "duplicate", "not_activity", "skipped", "quarantined")}, "files": []}
+    report: dict[str, Any] = run_batches(store, items, athlete_id, stages=stages, early=early) if items else {
+        "counts": dict.fromkeys(OUTCOMES, 0), "files": []}
     offset = local_offset(started)
     updates: dict[str, dict[str, Any] | None] = {}
     for key, entries in _by_file(report["files"]).items():
@@ -170,10 +171,11 @@ UNCHANGED = "unchanged since it was last read (same path, size and modification 
 
 
 def import_paths(store: Store, paths: list[str], athlete_id: str, stages: Stages = Stages(),
-                 now: datetime | None = None) -> dict[str, Any]:
+                 now: datetime | None = None, early: Early | None = None) -> dict[str, Any]:
     """`kindpace import`: every file under `paths`. A file read before at the same path, size and
     modification time whose content the store holds is not read again (not even hashed): it is
-    reported as a duplicate, so re-importing a folder of ten years costs a directory walk."""
+    reported as a duplicate, so re-importing a folder of ten years costs a directory walk. `early` as
+    for run_batches."""
     started = now or now_utc()
     files = discover(paths)
     store.ensure()
@@ -197,7 +199,7 @@ def import_paths(store: Store, paths: list[str], athlete_id: str, stages: Stages
             continue
         items.append(path)
         stats[path] = (key, st)
-    report: dict[str, Any] = run_batches(store, items, athlete_id, stages=stages) if items else {
+    report: dict[str, Any] = run_batches(store, items, athlete_id, stages=stages, early=early) if items else {
         "counts": dict.fromkeys(OUTCOMES, 0), "files": []}
     offset = local_offset(started)
     updates: dict[str, dict[str, Any] | None] = {}

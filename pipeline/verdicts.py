@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pyarrow as pa
 
@@ -28,6 +28,7 @@ from pipeline.assess import (
     local_start,
 )
 from pipeline.ceiling import ProfileVersion, profile_at
+from pipeline.normalize import activity_table
 from pipeline.store import Store
 from pipeline.summaries import DEFAULT_SUMMARY, SummarySettings
 from schemas.tables import EXCURSIONS, GENTLENESS, RUNNER_NOTES, SCHEMA_VERSION
@@ -141,13 +142,43 @@ def excursion_rows(activity: dict[str, Any], v: Verdict) -> list[dict[str, Any]]
 
 def verdict_of(store: Store, activity: dict[str, Any], ctx: Context, note: dict[str, Any] | None) -> Verdict:
     """One activity's verdict; a failure to assess it is a verdict too (not assessed, with the reason)."""
-    profile = profile_at(ctx.profiles, local_date(activity))
     try:
         records = store.read_activity("records", activity["activity_id"])
+    except Exception as exc:  # noqa: BLE001 - one run that cannot be read must not stop the others
+        return _not_assessed(exc)
+    return verdict_from(activity, records, ctx, note)
+
+
+def verdict_from(activity: dict[str, Any], records: pa.Table, ctx: Context, note: dict[str, Any] | None) -> Verdict:
+    """One activity's verdict from its records table."""
+    profile = profile_at(ctx.profiles, local_date(activity))
+    try:
         return assess_run(activity, records, profile, ctx.settings, note=note, units=ctx.units)
     except Exception as exc:  # noqa: BLE001 - one run that cannot be assessed must not stop the others
-        return Verdict("not_assessed", None, None, ("assessment_error",),
-                       f"Not assessed: something in this run's data could not be read ({type(exc).__name__}: {exc}).")
+        return _not_assessed(exc)
+
+
+def _not_assessed(exc: Exception) -> Verdict:
+    return Verdict("not_assessed", None, None, ("assessment_error",),
+                   f"Not assessed: something in this run's data could not be read ({type(exc).__name__}: {exc}).")
+
+
+@dataclass
+class Early:
+    """Verdicts given while an import reads its files, in the pool's workers, from the records they have
+    just decoded: `judge` then need not read each run back. `given` maps an activity id to the activity
+    row as the store gives it back and the verdict of that row under `ctx`; judge takes one only where
+    the stored row, its own context and the absence of a runner's note are what it was given for, and
+    assesses the run from the store otherwise (a dedupe that merged labels, a correction, a rename)."""
+
+    ctx: Context
+    given: dict[str, tuple[dict[str, Any], Verdict]] = field(default_factory=dict)
+
+
+def early_verdict(activity: dict[str, Any], records: pa.Table, ctx: Context) -> tuple[dict[str, Any], Verdict]:
+    """(the activity's row as the store will give it back, its verdict), for `Early.given`."""
+    row = activity_table([activity]).to_pylist()[0]
+    return row, verdict_from(row, records, ctx, None)
 
 
 def _assess(item: tuple[dict[str, Any], dict[str, Any] | None], store: Store, ctx: Context) -> Verdict:
@@ -170,9 +201,10 @@ def _why(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 
 
 def judge(store: Store, athlete_id: str, ctx: Context, *, activity_ids: Iterable[str] | None = None,
-          everything: bool = False, now: datetime | None = None) -> list[Change]:
+          everything: bool = False, now: datetime | None = None, early: Early | None = None) -> list[Change]:
     """Give verdicts to the runs that need one (no verdict yet, or samples from another file), plus
-    `activity_ids`, or every run with `everything`; returns the verdicts that changed."""
+    `activity_ids`, or every run with `everything`; returns the verdicts that changed. `early`: the
+    verdicts the import gave as it read the files (see Early)."""
     now = now or datetime.now(UTC).replace(microsecond=0)
     wanted = set(activity_ids or ())
     with store.writer_lock():
@@ -195,9 +227,17 @@ def judge(store: Store, athlete_id: str, ctx: Context, *, activity_ids: Iterable
             if e["athlete_id"] == athlete_id and e["activity_id"] in excursions:
                 excursions[e["activity_id"]].append(e)
         changes: list[Change] = []
-        with parallel.opened(len(targets)):  # assessing is CPU-bound: across the cores for a large import
-            assessed = parallel.map_ordered(_assess, [(a, notes.get(a["activity_id"])) for a in targets], store, ctx)
-        for activity, verdict in zip(targets, assessed, strict=True):
+        given = early.given if early is not None and early.ctx == ctx else {}
+        assessed: list[Verdict | None] = [
+            given[a["activity_id"]][1] if a["activity_id"] in given and a["activity_id"] not in notes
+            and given[a["activity_id"]][0] == a else None for a in targets]
+        todo = [i for i, verdict in enumerate(assessed) if verdict is None]
+        with parallel.opened(len(todo)):  # assessing is CPU-bound: across the cores for a large import
+            done = parallel.map_ordered(_assess, [(targets[i], notes.get(targets[i]["activity_id"])) for i in todo],
+                                        store, ctx)
+        for i, verdict in zip(todo, done, strict=True):
+            assessed[i] = verdict
+        for activity, verdict in zip(targets, cast(list[Verdict], assessed), strict=True):
             aid = activity["activity_id"]
             row = gentleness_row(activity, verdict, profile_at(ctx.profiles, local_date(activity)), ctx, now)
             old = mine.get(aid)

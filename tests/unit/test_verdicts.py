@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -14,7 +15,7 @@ from kindpace.cli import main
 from pipeline.ceiling import ProfileVersion
 from pipeline.importer import discover, originals_in_order, run_batches
 from pipeline.store import Store
-from pipeline.verdicts import Context, judge, profile_version_id, set_note
+from pipeline.verdicts import Context, Early, judge, profile_version_id, set_note
 from schemas.tables import GENTLENESS
 from tests.conftest import ROOT, SAMPLES
 
@@ -125,3 +126,37 @@ def test_cli_runs_json_explain_feel_intent_and_recompute(store: Store, tmp_path:
     assert "planned harder run" in capsys.readouterr().out.lower()
     assert main(["feel", "nope", "--talk", "yes", *common]) == 2
     assert main(["feel", easy, "--rpe", "11", *common]) == 2
+
+
+def test_verdicts_given_as_the_import_reads_are_those_judged_from_the_store(tmp_path: Path, monkeypatch):
+    """The import gives each run its verdict from the records it has just decoded (verdicts.Early); judge
+    takes them without reading the runs back, and they are the verdicts judge gives from the store."""
+    now = datetime(2026, 11, 27, 6, tzinfo=UTC)
+    read = Store(tmp_path / "read")
+    run_batches(read, discover([SAMPLES]), "me")
+    judge(read, "me", AGE_40, now=now)
+    early = Early(AGE_40)
+    given = Store(tmp_path / "given")
+    run_batches(given, discover([SAMPLES]), "me", early=early)
+    ids = sorted(a["activity_id"] for a in given.read("activities").to_pylist())
+    assert sorted(early.given) == ids
+    reads: list[str] = []
+    original = Store.read_activity
+
+    def counted(self: Store, table: str, activity_id: str):
+        reads.append(activity_id)
+        return original(self, table, activity_id)
+
+    monkeypatch.setattr(Store, "read_activity", counted)
+    assert len(judge(given, "me", AGE_40, now=now, early=early)) == 5
+    assert reads == []  # not one run read back
+    for table in ("gentleness", "excursions"):
+        assert given.read(table).equals(read.read(table)), table
+    # a row that changed after the import read it (here: a label merged in by a dedupe) is judged from the store
+    first = early.given[ids[0]]
+    early.given[ids[0]] = (dict(first[0], workout_rpe=90), first[1])
+    judge(given, "me", AGE_40, now=now, early=early, everything=True)
+    assert reads == [ids[0]]
+    # so is every run when the profile changed in between
+    judge(given, "me", replace(AGE_40, units="imperial"), now=now, early=early, everything=True)
+    assert sorted(reads[1:]) == ids
