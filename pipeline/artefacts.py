@@ -32,7 +32,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from pipeline.gentleness import runs_of
 from pipeline.pace import centred_median
@@ -151,7 +150,7 @@ def early_contact(hr_raw: np.ndarray, gap_speed: np.ndarray, running: np.ndarray
     window = min(round(s.early_window_min * 60), len(hr))
     if np.isnan(gap).all():
         return flagged
-    held = pd.Series(gap).ffill().bfill().to_numpy()  # the prediction holds its speed over a hole
+    held = _held(gap)  # the prediction holds its speed over a hole
     line = _speed_to_hr(hr, gap, _lagged(held, held[0], s.hr_tau_s), running, window, s)
     if line is None:
         return flagged
@@ -165,10 +164,23 @@ def early_contact(hr_raw: np.ndarray, gap_speed: np.ndarray, running: np.ndarray
     return flagged & ~np.isnan(hr)
 
 
+def _held(x: np.ndarray) -> np.ndarray:
+    """Each hole filled with the last value before it (the first value before the first): pandas'
+    ffill().bfill()."""
+    known = ~np.isnan(x)
+    last = np.maximum.accumulate(np.where(known, np.arange(len(x)), -1))
+    return x[np.where(last >= 0, last, np.argmax(known))]  # type: ignore[no-any-return]
+
+
 def _lagged(x: np.ndarray, start: float, tau_s: float) -> np.ndarray:
-    """A first-order lag with time constant `tau_s` seconds through 1 Hz `x`, from `start`."""
-    alpha = 1.0 - np.exp(-1.0 / tau_s)
-    return pd.Series(np.concatenate(([start], x))).ewm(alpha=alpha, adjust=False).mean().to_numpy()[1:]
+    """A first-order lag with time constant `tau_s` seconds through 1 Hz `x`, from `start`: y = y + a(x - y)
+    each second (pandas' ewm(alpha=a, adjust=False) after `start`). One step per second in plain floats."""
+    alpha = 1.0 - float(np.exp(-1.0 / tau_s))
+    out, y = [], float(start)
+    for value in x.tolist():
+        y = (1.0 - alpha) * y + alpha * value
+        out.append(y)
+    return np.array(out, dtype=float)
 
 
 def _speed_to_hr(hr: np.ndarray, gap: np.ndarray, lagged_gap: np.ndarray, running: np.ndarray, window: int,

@@ -23,7 +23,6 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
 from pipeline import pace as pace_mod
@@ -182,8 +181,8 @@ def distance_along(records: pa.Table, running: np.ndarray) -> np.ndarray:
     if len(idx) < 2:
         return distance
     # GPS noise zig-zags: summed raw legs overstate the distance by 5 to 10 %; smoothed positions do not
-    lat[idx] = pd.Series(lat[idx]).rolling(POSITION_SMOOTH_FIXES, center=True, min_periods=1).mean().to_numpy()
-    lon[idx] = pd.Series(lon[idx]).rolling(POSITION_SMOOTH_FIXES, center=True, min_periods=1).mean().to_numpy()
+    lat[idx] = pace_mod.centred_mean(lat[idx], POSITION_SMOOTH_FIXES)
+    lon[idx] = pace_mod.centred_mean(lon[idx], POSITION_SMOOTH_FIXES)
     legs = np.where(running[idx[1:]], haversine_m(lat[idx[:-1]], lon[idx[:-1]], lat[idx[1:]], lon[idx[1:]]), 0.0)
     distance[idx] = np.concatenate(([0.0], np.cumsum(legs)))
     return distance
@@ -251,7 +250,7 @@ def clean_hr(hr: np.ndarray, speed: np.ndarray, max_hr: float | None = None,
              a: ArtefactSettings = DEFAULT_ARTEFACTS) -> CleanHr:
     """§5.3 step 6. Cadence lock and early strap contact need cadence, grade-adjusted speed and the
     running seconds; without them those two rules are skipped. NumPy throughout (it runs once per run
-    of every import), pandas only for its exact centred rolling mean."""
+    of every import)."""
     raw = np.array(hr, dtype=float)
     speed = np.asarray(speed, dtype=float)
     excluded: dict[str, int] = {}
@@ -557,8 +556,8 @@ def _by_pace(activity: dict[str, Any], prep: Prepared, profile: ProfileVersion |
     gap = prep.terrain.gap_speed
     if np.isnan(gap).all() or not running.any():
         return None, ("no_speed", "Not assessed: this run has neither a usable heart rate nor speed.")
-    speed = pd.Series(gap).rolling(settings.pace.speed_smooth_s, center=True, min_periods=1).mean()
-    result = assess_series(speed.to_numpy(), running, ceiling.ceiling_m_s, ceiling.hard_line_m_s, drift=False,
+    speed = pace_mod.centred_mean(gap, settings.pace.speed_smooth_s)
+    result = assess_series(speed, running, ceiling.ceiling_m_s, ceiling.hard_line_m_s, drift=False,
                            min_excursion_s=g.pace_min_excursion_s, s=g)
     level = _LEVELS.index(ceiling.confidence)
     from_positions = activity.get("source_format") == "gpx"

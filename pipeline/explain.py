@@ -6,13 +6,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
 from pipeline.assess import DEFAULT_SETTINGS, Settings, clean_hr, prepare
 from pipeline.ceiling import ProfileVersion
 from pipeline.gentleness import drift_allowance
-from pipeline.pace import METRES_PER_MILE
+from pipeline.pace import METRES_PER_MILE, centred_mean
 
 __all__ = ["METRES_PER_MILE", "ChartSeries", "chart_series", "splits"]
 
@@ -79,8 +78,8 @@ def chart_series(activity: dict[str, Any], records: pa.Table, verdict: dict[str,
     minutes = np.arange(len(prep.series)) / 60.0
     distance_km = prep.series.distance / 1000.0
     if verdict["basis"] == "pace":
-        speed = pd.Series(prep.terrain.gap_speed).rolling(settings.pace.speed_smooth_s, center=True, min_periods=1)
-        return ChartSeries("pace", minutes, speed.mean().to_numpy(), verdict["ceiling_speed_m_s"],
+        speed = centred_mean(prep.terrain.gap_speed, settings.pace.speed_smooth_s)
+        return ChartSeries("pace", minutes, speed, verdict["ceiling_speed_m_s"],
                            verdict["hard_line_speed_m_s"], distance_km)
     clean = clean_hr(prep.series.hr, prep.series.speed, profile.max_hr if profile else None, settings.assess,
                      cadence_spm=prep.series.cadence_spm, gap_speed=prep.terrain.gap_speed,

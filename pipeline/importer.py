@@ -538,7 +538,7 @@ def commit(store: Store, state: StoreState) -> None:
 MAX_BATCHES = 8
 MIN_BATCH = 25
 MAX_BATCH = 200
-MAX_BATCH_BYTES = 64 * 2**20
+MAX_BATCH_BYTES = 8 * 2**20
 
 
 def batch_size(n_files: int) -> int:

@@ -44,7 +44,8 @@ def opened(n_files: int) -> Iterator[Executor | None]:
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     if "forkserver" in methods:
-        context.set_forkserver_preload(["pipeline.importer", "pipeline.verdicts"])
+        # what every worker needs, imported once and shared; pandas too: pyarrow imports it on first use
+        context.set_forkserver_preload(["pipeline.importer", "pipeline.verdicts", "pandas"])
     with ProcessPoolExecutor(size, mp_context=context) as pool:
         _current = pool
         try:

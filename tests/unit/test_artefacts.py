@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from pipeline.artefacts import cadence_lock, early_contact
+from pipeline.artefacts import _held, _lagged, cadence_lock, early_contact
 
 EASY, FAST, HARD = 2.6, 3.6, 3.8  # m/s
 
@@ -144,3 +145,20 @@ def test_holes_are_never_flagged_and_do_not_hide_the_artefacts():
     assert not (locked | early)[~present].any()
     assert locked[lock & present].mean() >= 0.90 and locked[~lock].mean() < 0.05  # seen: 211 of 211, 0
     assert early[:360][present[:360]].mean() >= 0.70 and not early[360:].any()  # seen: 264 of 330, 0
+
+
+def test_the_speed_held_over_holes_and_its_lag_are_pandas_ffill_bfill_and_ewm():
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        n = int(rng.integers(1, 400))
+        gap = rng.normal(2.8, 0.4, n)
+        gap[rng.random(n) < rng.random()] = np.nan
+        if np.isnan(gap).all():
+            gap[int(rng.integers(0, n))] = 2.5
+        held = _held(gap)
+        assert np.array_equal(held, pd.Series(gap).ffill().bfill().to_numpy())
+        tau = float(rng.uniform(5, 60))
+        start = float(rng.uniform(1, 4))
+        alpha = 1.0 - np.exp(-1.0 / tau)
+        ewm = pd.Series(np.concatenate(([start], held))).ewm(alpha=alpha, adjust=False).mean().to_numpy()[1:]
+        np.testing.assert_allclose(_lagged(held, start, tau), ewm, rtol=1e-12, atol=0)

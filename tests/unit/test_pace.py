@@ -11,6 +11,7 @@ import pytest
 
 from pipeline.ceiling import ProfileVersion
 from pipeline.pace import (
+    centred_mean,
     centred_median,
     gap_speed,
     grade_series,
@@ -225,3 +226,21 @@ def test_centred_median_is_pandas_rolling_median_value_for_value():
         expected = pd.Series(values, dtype=float).rolling(window, center=True, min_periods=min_periods).median()
         assert np.array_equal(centred_median(values, window, min_periods), expected.to_numpy(), equal_nan=True), (
             trial, n, window, min_periods)
+
+
+def test_centred_mean_is_pandas_rolling_mean():
+    """Exactly on whole numbers (heart rates), to a few units in the last place on anything else."""
+    rng = np.random.default_rng(11)
+    for trial in range(2000):
+        n, window = int(rng.integers(0, 150)), int(rng.integers(1, 40))
+        min_periods = int(rng.integers(0, window + 1))
+        whole = trial % 2 == 1
+        values = np.round(rng.normal(140, 10, n)) if whole else rng.normal(3, 1, n)
+        values[rng.random(n) < rng.random()] = np.nan
+        expected = pd.Series(values, dtype=float).rolling(window, center=True, min_periods=min_periods).mean()
+        got = centred_mean(values, window, min_periods)
+        assert np.array_equal(np.isnan(got), np.isnan(expected.to_numpy())), (trial, n, window, min_periods)
+        if whole:
+            assert np.array_equal(got, expected.to_numpy(), equal_nan=True), (trial, n, window, min_periods)
+        else:
+            np.testing.assert_allclose(got, expected.to_numpy(), rtol=1e-13, atol=0)
