@@ -10,10 +10,13 @@ Measured side by side in one run, on this machine (the number of cores is printe
    each; fitfast (Rust, columns of records; median of 3) on the files it decodes, against kindpace on
    those same files.
 2. import, end to end: `kindpace import` (Prefect's local mode, decode, normalize, dedupe, write, the
-   verdicts) of a generated history (bench/history.py: the sample runs re-timed a day apart) into a
-   fresh store, a large and a tiny one, so the fixed start-up drops out of (large - tiny) files /
-   (large - tiny) seconds; with fitvec and with `--decoder fitparse` (a smaller large one: it is slow);
-   peak memory of the import process and its children (Prefect's temporary server aside).
+   verdicts) of a generated history into a fresh store, a large and a tiny one, so the fixed start-up
+   drops out of (large - tiny) files / (large - tiny) seconds, the median of --repeats; with fitvec and
+   with `--decoder fitparse` (a smaller large one: it is slow); peak memory of the import process and its
+   children (Prefect's temporary server aside). Two histories (bench/history.py): the sample runs
+   re-timed a day apart (short runs encoded with few fields, 50 KB on average), and the corpus's real
+   running recordings re-timed the same way (39 files from a dozen devices, 177 KB on average, as a
+   runner's years of files are). Then the whole corpus, every format, imported once.
 3. no-op re-import: `kindpace import` of a folder of NOOP files all already in the ledger, timed inside
    the process (after start-up) through the same functions the flow runs.
 4. read back: 1,000 activities' records from the store, with pyarrow.dataset and with DuckDB.

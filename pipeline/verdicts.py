@@ -166,19 +166,24 @@ def _not_assessed(exc: Exception) -> Verdict:
 @dataclass
 class Early:
     """Verdicts given while an import reads its files, in the pool's workers, from the records they have
-    just decoded: `judge` then need not read each run back. `given` maps an activity id to the activity
-    row as the store gives it back and the verdict of that row under `ctx`; judge takes one only where
-    the stored row, its own context and the absence of a runner's note are what it was given for, and
-    assesses the run from the store otherwise (a dedupe that merged labels, a correction, a rename)."""
+    just decoded: `judge` then need not read each run back. `given` maps an activity id to a digest of
+    the activity row as the store gives it back and the verdict of that row under `ctx`; judge takes one
+    only where the stored row, its own context and the absence of a runner's note are what it was given
+    for, and assesses the run from the store otherwise (a dedupe that merged labels, a correction, a rename)."""
 
     ctx: Context
-    given: dict[str, tuple[dict[str, Any], Verdict]] = field(default_factory=dict)
+    given: dict[str, tuple[str, Verdict]] = field(default_factory=dict)
 
 
-def early_verdict(activity: dict[str, Any], records: pa.Table, ctx: Context) -> tuple[dict[str, Any], Verdict]:
-    """(the activity's row as the store will give it back, its verdict), for `Early.given`."""
+def row_digest(row: dict[str, Any]) -> str:
+    """A digest of an activity row as the store gives it back (an import holds thousands: not the rows)."""
+    return hashlib.sha256(repr(sorted(row.items())).encode()).hexdigest()
+
+
+def early_verdict(activity: dict[str, Any], records: pa.Table, ctx: Context) -> tuple[str, Verdict]:
+    """(the digest of the activity's row as the store will give it back, its verdict), for `Early.given`."""
     row = activity_table([activity]).to_pylist()[0]
-    return row, verdict_from(row, records, ctx, None)
+    return row_digest(row), verdict_from(row, records, ctx, None)
 
 
 def _assess(item: tuple[dict[str, Any], dict[str, Any] | None], store: Store, ctx: Context) -> Verdict:
@@ -230,7 +235,7 @@ def judge(store: Store, athlete_id: str, ctx: Context, *, activity_ids: Iterable
         given = early.given if early is not None and early.ctx == ctx else {}
         assessed: list[Verdict | None] = [
             given[a["activity_id"]][1] if a["activity_id"] in given and a["activity_id"] not in notes
-            and given[a["activity_id"]][0] == a else None for a in targets]
+            and given[a["activity_id"]][0] == row_digest(a) else None for a in targets]
         todo = [i for i, verdict in enumerate(assessed) if verdict is None]
         with parallel.opened(len(todo)):  # assessing is CPU-bound: across the cores for a large import
             done = parallel.map_ordered(_assess, [(targets[i], notes.get(targets[i]["activity_id"])) for i in todo],

@@ -15,7 +15,7 @@ from kindpace.cli import main
 from pipeline.ceiling import ProfileVersion
 from pipeline.importer import discover, originals_in_order, run_batches
 from pipeline.store import Store
-from pipeline.verdicts import Context, Early, judge, profile_version_id, set_note
+from pipeline.verdicts import Context, Early, judge, profile_version_id, row_digest, set_note
 from schemas.tables import GENTLENESS
 from tests.conftest import ROOT, SAMPLES
 
@@ -153,8 +153,9 @@ def test_verdicts_given_as_the_import_reads_are_those_judged_from_the_store(tmp_
     for table in ("gentleness", "excursions"):
         assert given.read(table).equals(read.read(table)), table
     # a row that changed after the import read it (here: a label merged in by a dedupe) is judged from the store
-    first = early.given[ids[0]]
-    early.given[ids[0]] = (dict(first[0], workout_rpe=90), first[1])
+    row = next(a for a in given.read("activities").to_pylist() if a["activity_id"] == ids[0])
+    assert early.given[ids[0]][0] == row_digest(row)
+    early.given[ids[0]] = (row_digest(dict(row, workout_rpe=90)), early.given[ids[0]][1])
     judge(given, "me", AGE_40, now=now, early=early, everything=True)
     assert reads == [ids[0]]
     # so is every run when the profile changed in between
