@@ -58,7 +58,7 @@ def decode_gpx(data: bytes, path: str) -> list[DecodedActivity]:
     time-less tracks) and `CorruptFile` for anything that is not readable GPX.
     """
     warnings: list[str] = []
-    text = xml_text(data, path, warnings)
+    text = xml_text(data, path, warnings, "GPX")
     version = _gpx_version(text, path)
     fast = _parse_fast(text, version)
     if fast is not None:

@@ -51,7 +51,7 @@ def decode_tcx(data: bytes, path: str) -> list[DecodedActivity]:
     `CorruptFile` for anything that is not readable TCX.
     """
     warnings: list[str] = []
-    root = _parse(xml_text(data, path, warnings), path, warnings)
+    root = _parse(xml_text(data, path, warnings, "TCX"), path, warnings)
     if _local(root.tag) == "Activities":  # the <TrainingCenterDatabase> wrapper lost (runpandas' malformed.tcx)
         warnings.append("no <TrainingCenterDatabase> around <Activities>; read the activities as they are")
     elif _local(root.tag) != "TrainingCenterDatabase":
