@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_STORE := .kindpace/demo-store
 
-.PHONY: demo test test-fast lint docs bench
+.PHONY: demo test test-fast lint docs bench fuzz
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ test: $(BIN)/.installed
 
 test-fast: $(BIN)/.installed
 	$(BIN)/python -m pytest -m "not slow"
+
+# The fuzzer for longer than the tests give it (tests/fuzz: 3,000 examples there; 100,000 here, about
+# half an hour on 2 cores). Findings print as (seed, operations, road): add them to REGRESSIONS.
+fuzz: $(BIN)/.installed
+	KINDPACE_FUZZ_EXAMPLES=100000 $(BIN)/python -m pytest tests/fuzz -x
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

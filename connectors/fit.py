@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -252,7 +253,8 @@ def fitparse_messages(data: bytes) -> tuple[list[_Message], str | None]:
         for msg in fit.get_messages():
             if msg.name in _WANTED or _has_dev(msg.fields):
                 messages.append(_flatten(msg.name, msg.fields))
-    except (fitparse.FitParseError, ValueError, KeyError, IndexError, TypeError, OverflowError) as exc:
+    except (fitparse.FitParseError, ValueError, KeyError, IndexError, TypeError, OverflowError, struct.error,
+            AssertionError) as exc:  # both readers check some of their input with assert
         return messages, _reason(exc)
     return messages, None
 
@@ -275,7 +277,8 @@ def _decode_fitdecode(data: bytes) -> _Decoded:
                     frame.name in _WANTED or _has_dev(frame.fields)
                 ):
                     messages.append(_flatten(frame.name, frame.fields))
-    except (fitdecode.FitError, ValueError, KeyError, IndexError, TypeError, OverflowError) as exc:
+    except (fitdecode.FitError, ValueError, KeyError, IndexError, TypeError, OverflowError, struct.error,
+            AssertionError) as exc:
         return _from_messages(messages, _reason(exc), "fitdecode")
     return _from_messages(messages, None, "fitdecode")
 

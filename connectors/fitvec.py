@@ -105,6 +105,8 @@ def frame(data: bytes) -> Framing:
             crc_ok.append(False)
             error = f"file ends at byte {n}, before the {end + 2} its header announces"
             end = min(end, n)
+            if start > end:  # cut inside the header itself: no message to read
+                break
         step = [0] * 256  # header byte -> whole message size; 0: a definition, or a local type not defined yet
         local = [-1] * 16  # local type -> definition
         epochs: list[tuple[int, list[int]]] = []  # (first message, local table) each time a definition changes it

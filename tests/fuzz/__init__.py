@@ -1,0 +1,1 @@
+"""Fuzzing: mutated watch files through every decoder road (issue 7)."""
