@@ -499,18 +499,16 @@ def _renamed(norm: NormalizedActivity, activity_id: str, duplicate_sources: list
 def write_batch(store: Store, state: StoreState, decisions: list[Decision]) -> list[FileOutcome]:
     """Write one batch: per-activity files and originals first, then the tables that name them."""
     changed = False
+    moves: list[tuple[str | None, Path]] = []  # staged per-activity files, moved in by the commit
     for decision in decisions:
         if decision.keep_original and decision.parsed.sha256:
             store.put_original(decision.parsed.sha256, decision.parsed.data)
         for norm in decision.write:
-            for name in PER_ACTIVITY:
-                if norm.staged is not None:
-                    store.adopt(name, norm.activity_id, norm.staged[name])
-                else:
-                    store.write_activity_table(name, norm.activity_id, getattr(norm, name))
+            staged = norm.staged or {name: store.stage(name, getattr(norm, name)) for name in PER_ACTIVITY}
+            moves += [(staged[name], store.table_file(name, norm.activity_id)) for name in PER_ACTIVITY]
         changed = changed or decision.ledger_changed or bool(decision.write)
     if changed:
-        commit(store, state)
+        commit(store, state, moves)
     for decision in decisions:  # what a worker staged for a file that turned out a duplicate
         for norm in decision.parsed.normalized:
             for path in (norm.staged or {}).values():
@@ -519,14 +517,14 @@ def write_batch(store: Store, state: StoreState, decisions: list[Decision]) -> l
     return [d.outcome for d in decisions]
 
 
-def commit(store: Store, state: StoreState) -> None:
+def commit(store: Store, state: StoreState, moves: list[tuple[str | None, Path]] | None = None) -> None:
     rows = sorted(state.activities.values(), key=lambda r: (r["start_time"], r["activity_id"]))
-    store.replace_table("activities", activity_table(rows))
     ledger = sorted(state.ledger.values(), key=lambda r: (r["imported_at"], r["path"]))
-    store.replace_table("imports", pa.Table.from_pylist(ledger, schema=IMPORTS))
+    tables = {"activities": activity_table(rows), "imports": pa.Table.from_pylist(ledger, schema=IMPORTS)}
     if state.corrections_changed:
-        store.replace_table("corrections", pa.Table.from_pylist(state.corrections.rows, schema=CORRECTIONS))
-        state.corrections_changed = False
+        tables["corrections"] = pa.Table.from_pylist(state.corrections.rows, schema=CORRECTIONS)
+    store.commit(tables, moves or [])  # the activities, their files and the ledger: together or not at all
+    state.corrections_changed = False
     store.sweep(set(state.activities))
 
 

@@ -30,11 +30,12 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import json
 import os
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -139,16 +140,6 @@ class Store:
         self._write(table, data, path)
         return str(path)
 
-    def adopt(self, table: str, activity_id: str, staged: str | None) -> None:
-        """Put a staged file in place as the activity's table (a rename); None: the table is empty."""
-        path = self.table_file(table, activity_id)
-        if staged is None:
-            path.unlink(missing_ok=True)
-            return
-        try:
-            os.replace(staged, path)
-        except OSError as exc:
-            raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
     def clear_staging(self) -> None:
         """Staged files no writer adopted (duplicates, or a crash's leftovers): only the lock holder calls it."""
@@ -158,7 +149,66 @@ class Store:
             path.unlink(missing_ok=True)
 
     def replace_table(self, table: str, data: pa.Table) -> None:
-        self._write(table, data, self.table_file(table))
+        self.commit({table: data})
+
+    # --- commits: several whole tables replaced at once, or none of them -----------------------------
+
+    def _journal(self) -> Path:
+        return self.root / ".commit.json"
+
+    def commit(self, tables: dict[str, pa.Table], moves: Iterable[tuple[str | None, Path]] = ()) -> None:
+        """Replace whole tables, and move staged per-activity files in (`moves`: (staged file, its place);
+        None: remove the place), together: each table is written beside its file first, then a journal
+        naming every rename is put in place (a rename too), then the renames are made and the journal
+        removed. A writer killed before the journal leaves only files no reader looks at; after it, `recover`
+        (the next writer, as it takes the lock) makes the rest of the renames. So the ledger never disagrees
+        with the activities it names, and no reader meets a run's samples without its activity for longer
+        than the next writer takes to start."""
+        staged: list[tuple[str | None, str]] = [(src, str(dst)) for src, dst in moves]
+        written: list[str] = []
+        try:
+            for table, data in tables.items():
+                final = self.table_file(table)
+                tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.commit")
+                self._write(table, data, tmp)
+                written.append(str(tmp))
+                staged.append((str(tmp), str(final)))
+            if len(staged) > 1:
+                journal_tmp = self._journal().with_suffix(".tmp")
+                journal_tmp.write_text(json.dumps(staged), encoding="utf-8")
+                os.replace(journal_tmp, self._journal())
+            self._rename(staged)
+            self._journal().unlink(missing_ok=True)
+        except OSError as exc:
+            for leftover in written:
+                Path(leftover).unlink(missing_ok=True)
+            raise StoreError(f"cannot write the tables {', '.join(tables)} of {self.root}: "
+                             f"{exc.strerror or exc}") from exc
+
+    @staticmethod
+    def _rename(staged: list[tuple[str | None, str]]) -> None:
+        for src, dst in staged:
+            if src is None:
+                Path(dst).unlink(missing_ok=True)
+            elif Path(src).exists():  # on recovery, some were renamed before the kill
+                os.replace(src, dst)
+
+    def recover(self) -> None:
+        """Finish a commit a killed writer left half done (see `commit`), and drop what it left unnamed."""
+        journal = self._journal()
+        if journal.exists():
+            try:
+                staged = json.loads(journal.read_text(encoding="utf-8"))
+            except ValueError:  # killed while writing the journal itself: it never counted
+                staged = []
+            self._rename(staged)
+            journal.unlink()
+        journal.with_suffix(".tmp").unlink(missing_ok=True)
+        for table in WHOLE:
+            folder = self.table_dir(table)
+            if folder.exists():
+                for path in folder.glob(".*.commit"):
+                    path.unlink(missing_ok=True)
 
     def put_original(self, sha256: str, data: bytes) -> None:
         path = self.original_path(sha256)
@@ -235,6 +285,7 @@ class Store:
             handle.truncate()
             handle.write(f"pid {os.getpid()}, {' '.join(os.path.basename(a) for a in sys.argv[:2])}\n")
             handle.flush()
+            self.recover()  # a writer killed mid-commit: its commit is finished before anything else
             yield
         finally:
             handle.close()

@@ -158,11 +158,14 @@ def _remember(store: Store, updates: dict[str, dict[str, Any] | None]) -> None:
     if not updates:
         return
     current = {r["path"]: r for r in store.read("sync_seen").to_pylist()}
+    # the outcome the ledger holds for the content (a file read again after a run was killed between its
+    # import and this table is "imported", as it was, not "duplicate" of itself)
+    ledger = {r["sha256"]: r["outcome"] for r in store.read("imports").to_pylist()}
     for seen_path, row in updates.items():
         if row is None:
             current.pop(seen_path, None)
         else:
-            current[seen_path] = row
+            current[seen_path] = dict(row, outcome=ledger.get(row["sha256"], row["outcome"]))
     rows = sorted(current.values(), key=lambda r: r["path"])
     store.replace_table("sync_seen", pa.Table.from_pylist(rows, schema=SYNC_SEEN))
 

@@ -253,10 +253,10 @@ def judge(store: Store, athlete_id: str, ctx: Context, *, activity_ids: Iterable
             rows[aid], excursions[aid] = row, excursion_rows(activity, verdict)
         _offer_calibration(rows, {a["activity_id"] for a in targets})
         ordered = sorted(rows.values(), key=lambda r: (r["start_time"], r["activity_id"]))
-        store.replace_table("gentleness", pa.Table.from_pylist(others + ordered, schema=GENTLENESS))
         kept_exc = [e for e in old_exc if e["athlete_id"] != athlete_id]
         kept_exc += [e for r in ordered for e in excursions.get(r["activity_id"], [])]
-        store.replace_table("excursions", pa.Table.from_pylist(kept_exc, schema=EXCURSIONS))
+        store.commit({"gentleness": pa.Table.from_pylist(others + ordered, schema=GENTLENESS),
+                      "excursions": pa.Table.from_pylist(kept_exc, schema=EXCURSIONS)})
         summaries.refresh(store, athlete_id, ctx.timezone, ctx.summary, activities=activities,
                           verdicts={r["activity_id"]: r for r in ordered})
     return changes
