@@ -32,6 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from pipeline.gentleness import runs_of
 from pipeline.pace import centred_median
@@ -174,13 +175,9 @@ def _held(x: np.ndarray) -> np.ndarray:
 
 def _lagged(x: np.ndarray, start: float, tau_s: float) -> np.ndarray:
     """A first-order lag with time constant `tau_s` seconds through 1 Hz `x`, from `start`: y = y + a(x - y)
-    each second (pandas' ewm(alpha=a, adjust=False) after `start`). One step per second in plain floats."""
-    alpha = 1.0 - float(np.exp(-1.0 / tau_s))
-    out, y = [], float(start)
-    for value in x.tolist():
-        y = (1.0 - alpha) * y + alpha * value
-        out.append(y)
-    return np.array(out, dtype=float)
+    each second, as pandas' exponentially weighted mean (a recursion NumPy has no one call for)."""
+    alpha = 1.0 - np.exp(-1.0 / tau_s)
+    return pd.Series(np.concatenate(([start], x))).ewm(alpha=alpha, adjust=False).mean().to_numpy()[1:]
 
 
 def _speed_to_hr(hr: np.ndarray, gap: np.ndarray, lagged_gap: np.ndarray, running: np.ndarray, window: int,

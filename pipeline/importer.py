@@ -497,7 +497,8 @@ def _renamed(norm: NormalizedActivity, activity_id: str, duplicate_sources: list
 
 
 def write_batch(store: Store, state: StoreState, decisions: list[Decision]) -> list[FileOutcome]:
-    """Write one batch: per-activity files and originals first, then the tables that name them."""
+    """Write one batch: the originals first, then one commit of the tables and the batch's staged
+    per-activity files together (Store.commit)."""
     changed = False
     moves: list[tuple[str | None, Path]] = []  # staged per-activity files, moved in by the commit
     for decision in decisions:
