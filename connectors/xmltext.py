@@ -49,7 +49,7 @@ def xml_text(data: bytes, path: str, warnings: list[str], kind: str) -> str:
     else:
         declared = _DECLARED_ENCODING.match(data)
         encoding = declared.group(1).decode("ascii") if declared else "utf-8"
-        if encoding.lower().replace("-", "").replace("_", "") in ("utf16", "utf32", "ucs2"):
+        if _plain(encoding) in ("utf16", "utf32", "ucs2"):
             encoding = "utf-8"  # declared wide but written without a BOM or NULs: the bytes are 8-bit
     try:
         codecs.lookup(encoding)
@@ -69,12 +69,15 @@ def xml_text(data: bytes, path: str, warnings: list[str], kind: str) -> str:
         raise CorruptFile(path, f"{kind} file declares a DTD (<!DOCTYPE ...>), which {kind} never needs: its "
                                 "entities could expand without bound, read other files or reach the network, so the "
                                 "file is not read")
-    depth = _deepest(data if encoding.lower().replace("-", "").replace("_", "") in _ASCII_BASED
-                     else text.encode("utf-8"))
+    depth = _deepest(data if _plain(encoding) in _ASCII_BASED else text.encode("utf-8"))
     if depth > MAX_DEPTH:
         raise CorruptFile(path, f"{kind} file nests its elements {depth} deep (more than {MAX_DEPTH}): built to "
                                 "exhaust a parser, not read")
     return _DECLARATION_ENCODING_ATTR.sub(r"\1", text, count=1)
+
+
+def _plain(encoding: str) -> str:
+    return encoding.lower().replace("-", "").replace("_", "")
 
 
 # encodings in which '<', '>', '/', '?' and '!' are the ASCII bytes (the depth is counted on the bytes)

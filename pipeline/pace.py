@@ -256,12 +256,12 @@ def rolling(values: FloatArray, window_s: int, how: Literal["mean", "median"], m
     return centred(np.asarray(values, dtype=float), window, min_periods)
 
 
-def _windows(values: FloatArray, window: int) -> tuple[FloatArray, npt.NDArray[np.int64]]:
-    """Each item's centred window as pandas places it (window // 2 before, the rest after), NaN-padded
-    at the ends, and how many values each window holds."""
+def _padded(values: FloatArray, window: int) -> tuple[FloatArray, npt.NDArray[np.int64]]:
+    """The values NaN-padded so each item's centred window sits where pandas places it (window // 2
+    before, the rest after), and how many values each window holds."""
     padded = np.concatenate((np.full(window // 2, np.nan), values, np.full((window - 1) // 2, np.nan)))
     present = np.concatenate(([0], np.cumsum(~np.isnan(padded))))
-    return np.lib.stride_tricks.sliding_window_view(padded, window), present[window:] - present[:-window]
+    return padded, present[window:] - present[:-window]
 
 
 def centred_median(values: FloatArray, window: int, min_periods: int = 1) -> FloatArray:
@@ -270,8 +270,8 @@ def centred_median(values: FloatArray, window: int, min_periods: int = 1) -> Flo
     NaN where fewer than min_periods are. Every window sorted at once: twice pandas' speed on a run."""
     if len(values) == 0:
         return np.array(values, dtype=float)
-    windows, count = _windows(values, window)
-    ordered = np.sort(windows, axis=1)  # NaN sorts last
+    padded, count = _padded(values, window)
+    ordered = np.sort(np.lib.stride_tricks.sliding_window_view(padded, window), axis=1)  # NaN sorts last
     rows, held = np.arange(len(values)), np.maximum(count, 1)
     median = (ordered[rows, (held - 1) // 2] + ordered[rows, held // 2]) / 2
     median[count < max(min_periods, 1)] = np.nan
@@ -284,13 +284,9 @@ def centred_mean(values: FloatArray, window: int, min_periods: int = 1) -> Float
     the last place on a run's speeds (pandas compensates its running sum; this one is plain)."""
     if len(values) == 0:
         return np.array(values, dtype=float)
-    before, after = window // 2, (window - 1) // 2
-    padded = np.concatenate((np.full(before, np.nan), values, np.full(after, np.nan)))
-    present = ~np.isnan(padded)
-    total = np.concatenate(([0.0], np.cumsum(np.where(present, padded, 0.0))))
-    count = np.concatenate(([0], np.cumsum(present)))
-    held = count[window:] - count[:-window]
+    padded, count = _padded(values, window)
+    total = np.concatenate(([0.0], np.cumsum(np.nan_to_num(padded, nan=0.0))))
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = (total[window:] - total[:-window]) / held
-    mean[held < max(min_periods, 1)] = np.nan
+        mean = (total[window:] - total[:-window]) / count
+    mean[count < max(min_periods, 1)] = np.nan
     return mean  # type: ignore[no-any-return]

@@ -140,7 +140,6 @@ class Store:
         self._write(table, data, path)
         return str(path)
 
-
     def clear_staging(self) -> None:
         """Staged files no writer adopted (duplicates, or a crash's leftovers): only the lock holder calls it."""
         folder = self.staging_dir()
@@ -149,7 +148,8 @@ class Store:
             path.unlink(missing_ok=True)
 
     def replace_table(self, table: str, data: pa.Table) -> None:
-        self.commit({table: data})
+        """One whole table replaced (a rename: atomic on its own); several together: `commit`."""
+        self._write(table, data, self.table_file(table))
 
     # --- commits: several whole tables replaced at once, or none of them -----------------------------
 
@@ -194,7 +194,8 @@ class Store:
                 os.replace(src, dst)
 
     def recover(self) -> None:
-        """Finish a commit a killed writer left half done (see `commit`), and drop what it left unnamed."""
+        """Finish a commit a killed writer left half done (see `commit`), and drop the whole tables' files it
+        left half written."""
         journal = self._journal()
         if journal.exists():
             try:
@@ -207,7 +208,7 @@ class Store:
         for table in WHOLE:
             folder = self.table_dir(table)
             if folder.exists():
-                for path in folder.glob(".*.commit"):
+                for path in [*folder.glob(".*.commit"), *folder.glob(".*.tmp")]:
                     path.unlink(missing_ok=True)
 
     def put_original(self, sha256: str, data: bytes) -> None:

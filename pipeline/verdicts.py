@@ -174,6 +174,11 @@ class Early:
     ctx: Context
     given: dict[str, tuple[str, Verdict]] = field(default_factory=dict)
 
+    def verdict_for(self, activity: dict[str, Any], ctx: Context) -> Verdict | None:
+        """The verdict given for this stored activity row under `ctx`, if that is what was judged."""
+        given = self.given.get(activity["activity_id"]) if ctx == self.ctx else None
+        return given[1] if given is not None and given[0] == row_digest(activity) else None
+
 
 def row_digest(row: dict[str, Any]) -> str:
     """A digest of an activity row as the store gives it back (an import holds thousands: not the rows)."""
@@ -232,10 +237,8 @@ def judge(store: Store, athlete_id: str, ctx: Context, *, activity_ids: Iterable
             if e["athlete_id"] == athlete_id and e["activity_id"] in excursions:
                 excursions[e["activity_id"]].append(e)
         changes: list[Change] = []
-        given = early.given if early is not None and early.ctx == ctx else {}
-        assessed: list[Verdict | None] = [
-            given[a["activity_id"]][1] if a["activity_id"] in given and a["activity_id"] not in notes
-            and given[a["activity_id"]][0] == row_digest(a) else None for a in targets]
+        assessed = [early.verdict_for(a, ctx) if early is not None and a["activity_id"] not in notes else None
+                    for a in targets]
         todo = [i for i, verdict in enumerate(assessed) if verdict is None]
         with parallel.opened(len(todo)):  # assessing is CPU-bound: across the cores for a large import
             done = parallel.map_ordered(_assess, [(targets[i], notes.get(targets[i]["activity_id"])) for i in todo],
