@@ -4,12 +4,16 @@ A Garmin Connect data export and a Strava bulk export are zips of thousands of a
 gzipped one by one (`activities/123.fit.gz`). Each member becomes an input of its own, named
 `ARCHIVE!member` in the ledger; a gzip inside a zip is opened too (one level, no deeper). Limits keep
 a hostile file from exhausting memory: member count, each member's and the total uncompressed size,
-and the compression ratio (a zip bomb packs gigabytes into kilobytes).
+and the compression ratio (a zip bomb packs gigabytes into kilobytes). Members are never written out,
+so a name cannot place a file anywhere; still, a member whose name climbs out of the archive (`..`),
+is absolute, or that is a symbolic link is refused with that reason: no watch or export writes one.
 """
 
 from __future__ import annotations
 
 import io
+import re
+import stat
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -34,6 +38,23 @@ DEFAULT_LIMITS = ArchiveLimits()
 
 def is_archive(path: str) -> bool:
     return path.lower().endswith(ARCHIVE_SUFFIXES)
+
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def unsafe_name(info: zipfile.ZipInfo) -> str | None:
+    """Why a member's name or kind is refused (None where it is a plain file inside the archive)."""
+    if (info.external_attr >> 16) & 0o170000 == stat.S_IFLNK:
+        return "a symbolic link, not a file: refused"
+    name = info.orig_filename.replace("\\", "/")
+    if name.startswith("/") or _DRIVE.match(name):
+        return "an absolute path inside the archive: refused"
+    if ".." in name.split("/"):
+        return "a name that climbs out of the archive (..): refused"
+    if any(ord(c) < 32 for c in name):
+        return "a name with control characters: refused"
+    return None
 
 
 def gunzip(path: str, data: bytes, limits: ArchiveLimits = DEFAULT_LIMITS) -> bytes:
@@ -73,6 +94,10 @@ def members(path: str, data: bytes, limits: ArchiveLimits = DEFAULT_LIMITS
             raise CorruptFile(path, f"members total {total} bytes, more than the limit of {limits.max_total_bytes}")
         for info in infos:
             name = f"{path}!{info.filename}"
+            refused = unsafe_name(info)
+            if refused is not None:
+                yield f"{path}!{info.orig_filename}", b"", refused
+                continue
             if info.file_size > limits.max_member_bytes or (
                     info.compress_size and info.file_size / info.compress_size > limits.max_ratio):
                 yield name, b"", (f"member expands to {info.file_size} bytes from {info.compress_size} "

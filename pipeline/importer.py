@@ -160,8 +160,12 @@ def _members(path: str, data: bytes, depth: int) -> Iterator[Input]:
         listing = archive.member(path, data, "activities.csv")
         labels = strava_labels(listing) if listing is not None else {}
         for name, body, problem in archive.members(path, data):
-            if problem is None and archive.is_archive(name) and depth + 1 < MAX_ARCHIVE_DEPTH:
-                yield from _members(name, body, depth + 1)
+            if problem is None and archive.is_archive(name):
+                if depth + 1 < MAX_ARCHIVE_DEPTH:
+                    yield from _members(name, body, depth + 1)
+                else:
+                    yield Input(name, data=body, error=InputError(
+                        name, f"an archive nested more than {MAX_ARCHIVE_DEPTH} deep: not opened"))
             elif name == csv_name and labels:
                 yield Input(name, data=body, error=UnsupportedFormat(
                     name, f"Strava's list of activities: names, types and perceived exertion taken from it for "

@@ -135,3 +135,65 @@ def test_an_export_dropped_into_the_inbox_is_filed_with_the_members_set_aside_li
     assert filed.exists() and not (inbox / "export.zip").exists()
     reasons = filed.with_name("export.zip.reason.txt").read_text()
     assert reasons == "export.zip!notes.txt: skipped: not a FIT, GPX or TCX file\n"  # a course is no loss
+
+
+def _zip_infos(members: list[tuple[zipfile.ZipInfo | str, bytes]]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        for info, data in members:
+            z.writestr(info, data)
+    return buffer.getvalue()
+
+
+def test_members_named_out_of_the_archive_links_and_deep_nesting_are_refused_and_the_rest_imports(tmp_path: Path):
+    """Nothing is ever unpacked, but a member that names a place outside the archive, or is a symbolic
+    link, is no watch file: refused with its reason, like an archive nested past the depth kindpace opens."""
+    import stat
+
+    link = zipfile.ZipInfo("activities/link.fit")
+    link.external_attr = (stat.S_IFLNK | 0o777) << 16
+    deep = _zip({"level2.zip": _zip({"level3.zip": _zip({"deep.fit": _sample("treadmill-run.fit")})})})
+    export = tmp_path / "export.zip"
+    export.write_bytes(_zip_infos([
+        ("../../escape.fit", _sample("harder-stretch-run.fit")),
+        ("/abs/run.gpx", _sample("phone-run.gpx")),
+        ("C:\\runs\\win.tcx", gzip.decompress(_sample("long-run.tcx.gz"))),
+        (link, b"/etc/passwd"),
+        ("level1.zip", deep),
+        ("activities/ok.fit", _sample("easy-run.fit")),
+    ]))
+    store = Store(tmp_path / "store")
+    report = run_batches(store, discover([export]), "me")
+    got = {f["path"].split("!", 1)[1]: (f["outcome"], f["reason"] or "") for f in report["files"]}
+    assert got == {
+        "../../escape.fit": ("quarantined", "a name that climbs out of the archive (..): refused"),
+        "/abs/run.gpx": ("quarantined", "an absolute path inside the archive: refused"),
+        "C:\\runs\\win.tcx": ("quarantined", "an absolute path inside the archive: refused"),
+        "activities/link.fit": ("quarantined", "a symbolic link, not a file: refused"),
+        "level1.zip!level2.zip": ("quarantined", "an archive nested more than 2 deep: not opened"),
+        "activities/ok.fit": ("imported", ""),
+    }
+    assert [a["source_path"] for a in store.read("activities").to_pylist()] == [f"{export}!activities/ok.fit"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["export.zip", "store"]  # nothing written beside it
+
+
+def test_a_member_whose_directory_understates_its_size_is_refused_without_inflating_it(tmp_path: Path):
+    """A zip bomb may lie in its directory: the reader stops at the declared size and the CRC refuses it."""
+    from connectors import archive
+
+    body = b"\x00" * (2 * 2**20)
+    data = bytearray(_zip({"liar.fit": body, "ok.fit": _sample("easy-run.fit")}))
+    declared = (4096).to_bytes(4, "little")  # under the 200x ratio for its ~2 KB compressed
+    for signature, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):  # local header, central directory
+        at = data.index(signature)
+        data[at + offset:at + offset + 4] = declared
+    out = {name.split("!")[1]: (len(b), why) for name, b, why in archive.members("x.zip", bytes(data))}
+    assert out["liar.fit"][0] == 0 and "cannot read this member" in out["liar.fit"][1]
+    assert out["ok.fit"] == (len(_sample("easy-run.fit")), None)
+
+
+def test_a_gzip_bomb_is_refused_before_it_is_inflated(tmp_path: Path):
+    (tmp_path / "bomb.fit.gz").write_bytes(gzip.compress(b"\x00" * (64 * 2**20)))  # 64 MB into ~64 KB
+    report = run_batches(Store(tmp_path / "store"), discover([tmp_path]), "me")
+    (entry,) = report["files"]
+    assert entry["outcome"] == "quarantined" and "expands beyond" in entry["reason"]
