@@ -9,6 +9,7 @@ from connectors.base import (
     InputError,
     KindpaceError,
     NotAnActivity,
+    Unavailable,
     UnsupportedFormat,
 )
 
@@ -19,6 +20,7 @@ __all__ = [
     "InputError",
     "KindpaceError",
     "NotAnActivity",
+    "Unavailable",
     "UnsupportedFormat",
     "decode_file",
     "sniff_format",

@@ -55,6 +55,14 @@ class UnsupportedFormat(InputError):
     outcome = "skipped"
 
 
+class Unavailable(InputError):
+    """A file that could not be read this time (gone since it was listed, its drive unplugged, an I/O
+    error) or not written because the store could not be: nothing of it is recorded, so the next run
+    reads it again."""
+
+    outcome = "waiting"
+
+
 @dataclass(frozen=True)
 class ActivityMeta:
     """What a file says about an activity as a whole. Device totals are kept as the device wrote them."""

@@ -267,7 +267,11 @@ def _status(cfg: config_mod.Config, as_json: bool) -> int:
         print(f"Last successful sync: {h.last_sync:%Y-%m-%d %H:%M} UTC" if h.last_sync else "No sync yet.")
         for line in h.sources:
             print(f"  {line}")
-        print(f"Files waiting in the inbox: {len(h.waiting)}; quarantined files in the ledger: {h.quarantined}")
+        print(f"Files waiting to be read: {len(h.waiting)}; quarantined files in the ledger: {h.quarantined}")
+        for path in h.waiting[:20]:
+            print(f"  waiting: {path}")
+        if len(h.waiting) > 20:
+            print(f"  ... and {len(h.waiting) - 20} more (kindpace status --json lists them all)")
         for code, message in h.warnings:
             print(f"Warning ({code}): {message}")
         if not h.warnings:
@@ -308,7 +312,7 @@ def _source(cfg: config_mod.Config, args: argparse.Namespace) -> int:
 def _import(cfg: config_mod.Config, args: argparse.Namespace) -> int:
     import os
 
-    from pipeline.importer import InputPathError, discover
+    from pipeline.importer import ImportStopped, InputPathError, discover
     from pipeline.store import Store, StoreError, StoreLocked
 
     if getattr(args, "wait", None) is not None:
@@ -349,6 +353,11 @@ def _import(cfg: config_mod.Config, args: argparse.Namespace) -> int:
     except StoreLocked as exc:
         print(f"kindpace: {exc}; gave up waiting (--wait)", file=sys.stderr)
         return EXIT_LOCKED
+    except ImportStopped as exc:  # the store failed part way: what was written, and what waits
+        print(json.dumps(dict(exc.report, error=str(exc)), ensure_ascii=False, default=str) if args.json
+              else _summary(exc.report, cfg))
+        print(f"kindpace: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except StoreError as exc:
         print(f"kindpace: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -364,6 +373,8 @@ def _import(cfg: config_mod.Config, args: argparse.Namespace) -> int:
         print(_summary(report, cfg))
         for s in report.get("sources", []):
             held = f"{s['files']} files, {s['new']} new or changed" if s["reachable"] else "not reachable now"
+            if s.get("waiting"):
+                held += f", {s['waiting']} waiting" + (" (gone during the sync)" if s.get("lost") else "")
             print(f"  {s['kind']} {s['path']}: {held}")
         print("\n" + changes_text(report["verdicts"], everything=False))
     return EXIT_OK
@@ -378,6 +389,10 @@ def _summary(report: dict[str, Any], cfg: config_mod.Config) -> str:
     if problems:
         lines += ["", "Files set aside (nothing is lost; the reasons say why):"]
         lines += [f"  {f['outcome']}: {f['path']}: {f['reason']}" for f in problems]
+    waiting = [f for f in report["files"] if f["outcome"] == "waiting"]
+    if waiting:
+        lines += ["", "Files waiting (not recorded; the next run reads them again):"]
+        lines += [f"  {f['path']}: {f['reason']}" for f in waiting]
     return "\n".join(lines)
 
 

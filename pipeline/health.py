@@ -29,7 +29,7 @@ class HealthSettings:
 class Health:
     last_sync: datetime | None
     sources: list[str]
-    waiting: list[str]  # inbox files not handled yet
+    waiting: list[str]  # inbox files not handled yet, and files a sync could not read or store
     quarantined: int
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (code, plain words)
 
@@ -50,6 +50,9 @@ def health(store: Store, sources: list[tuple[str, Path]], now: datetime | None =
         if kind == "inbox" and path.is_dir():
             waiting += [str(p) for p in sorted(path.rglob("*")) if p.is_file()
                         and p.relative_to(path).parts[0] not in ("processed", "quarantine")]
+    # files a sync could not read or store (gone mid-sync, a watch unplugged, a full disk): the next reads them
+    waiting += sorted(r["path"] for r in store.read("sync_seen").to_pylist()
+                      if r["outcome"] == "waiting" and r["path"] not in waiting)
     quarantined = sum(1 for r in store.read("imports").to_pylist() if r["outcome"] == "quarantined")
     h = Health(last, _latest_per_source(runs, sources), waiting, quarantined)
     if sources and (last is None or now - last > timedelta(hours=s.sync_stale_h)):

@@ -20,17 +20,17 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from connectors import DecodedActivity, InputError, UnsupportedFormat, archive, decode_file
+from connectors import DecodedActivity, InputError, Unavailable, UnsupportedFormat, archive, decode_file
 from connectors.base import KindpaceError
 from connectors.fit import default_decoder
 from pipeline import parallel, verdicts
 from pipeline.corrections import Corrections, StravaLabels, label_rows, member_label, strava_labels
 from pipeline.normalize import NormalizedActivity, activity_table, normalize
 from pipeline.parallel import map_ordered
-from pipeline.store import PER_ACTIVITY, Store
+from pipeline.store import PER_ACTIVITY, Store, StoreError
 from schemas.tables import CORRECTIONS, IMPORTS, SCHEMA_VERSION
 
-OUTCOMES = ("imported", "duplicate", "not_activity", "skipped", "quarantined")
+OUTCOMES = ("imported", "duplicate", "not_activity", "skipped", "quarantined", "waiting")
 
 # Two activities are the same run when they start within this many seconds of each other...
 SAME_RUN_START_S = 120.0
@@ -143,8 +143,8 @@ def inputs(items: Iterable[str | tuple[str, str]]) -> Iterator[Input]:
             continue
         try:
             data = Path(source or path).read_bytes()
-        except OSError as exc:  # vanished or unreadable: accounted for, not fatal
-            yield Input(path, error=InputError(path, f"cannot read: {exc.strerror or exc}"))
+        except OSError as exc:  # vanished or unreadable: accounted for, not fatal, read again next time
+            yield Input(path, error=unreadable(path, exc))
             continue
         yield from _members(path, data, depth=0)
 
@@ -178,6 +178,10 @@ def _members(path: str, data: bytes, depth: int) -> Iterator[Input]:
         yield Input(path, data=data, error=exc)
 
 
+def unreadable(path: str, exc: OSError) -> Unavailable:
+    return Unavailable(path, f"cannot read it now ({exc.strerror or exc}); it is read again on the next run")
+
+
 def read_input(item: Input) -> ParsedFile:
     """An input's bytes and content hash (no decoding): an error where it cannot be read."""
     if item.error is not None:
@@ -186,8 +190,8 @@ def read_input(item: Input) -> ParsedFile:
         return ParsedFile(item.path, sha, len(data), data, error=item.error)
     try:
         data = item.data if item.data is not None else Path(item.source or item.path).read_bytes()
-    except OSError as exc:  # vanished or unreadable: accounted for, not fatal
-        return ParsedFile(item.path, "", 0, b"", error=InputError(item.path, f"cannot read: {exc.strerror or exc}"))
+    except OSError as exc:  # vanished or unreadable: accounted for, not fatal, read again next time
+        return ParsedFile(item.path, "", 0, b"", error=unreadable(item.path, exc))
     return ParsedFile(item.path, hashlib.sha256(data).hexdigest(), len(data), data, labels=item.labels)
 
 
@@ -596,22 +600,55 @@ def run_batches(
             return ahead.submit(contextvars.copy_context().run, stages.read, batch, state.imported_hashes(),
                                 athlete_id, now, staging, None if early is None else early.ctx)
 
+        in_flight: list[list[Input]] = []  # batches read or being read, not yet committed
+
+        def start(batch: list[Input]) -> Future[list[ParsedFile]]:
+            in_flight.append(batch)
+            return read(batch)
+
         stream = batched(inputs(items), batch_size(len(items)))
-        pending = next((read(b) for b in stream), None)
-        while pending is not None:
-            parsed = pending.result()
-            if early is not None:
-                for item in parsed:
-                    early.given.update(item.early)
-            # with a pool, the next batch is read while this one is written; without, one after the other
-            pending = next((read(b) for b in stream), None) if pool is not None else None
-            decisions = stages.dedupe(state, parsed, athlete_id, now)
-            outcomes.extend(stages.write(store, state, decisions))
-            if pending is None and pool is None:
-                pending = next((read(b) for b in stream), None)
-        if reset:
-            commit(store, state)  # an empty reimport still empties the tables
+        try:
+            pending = next((start(b) for b in stream), None)
+            while pending is not None:
+                parsed = pending.result()
+                if early is not None:
+                    for item in parsed:
+                        early.given.update(item.early)
+                # with a pool, the next batch is read while this one is written; without, one after the other
+                pending = next((start(b) for b in stream), None) if pool is not None else None
+                decisions = stages.dedupe(state, parsed, athlete_id, now)
+                outcomes.extend(stages.write(store, state, decisions))
+                in_flight.pop(0)
+                if pending is None and pool is None:
+                    pending = next((start(b) for b in stream), None)
+            if reset:
+                commit(store, state)  # an empty reimport still empties the tables
+        except (StoreError, OSError) as exc:  # full, read-only, gone: what was committed stands, the rest waits
+            cause = exc if isinstance(exc, StoreError) else StoreError(f"store {store.root}: {exc.strerror or exc}")
+            outcomes += _waiting(items, in_flight[0][0].path if in_flight else None, cause)
+            raise ImportStopped(cause, {"counts": count(outcomes), "files": [o.report() for o in outcomes]}) from exc
     return {"counts": count(outcomes), "files": [o.report() for o in outcomes]}
+
+
+class ImportStopped(StoreError):
+    """The store could not be written part way through an import. What was committed before stands
+    (each batch is committed whole or not at all); every other file is in `report` as "waiting", with
+    nothing of it recorded, so the next run reads it again."""
+
+    def __init__(self, cause: StoreError, report: dict[str, Any]) -> None:
+        self.report = report
+        super().__init__(f"{cause}. {report['counts']['waiting']} file(s) wait for the next run")
+
+
+def _waiting(items: list[Any], first: str | None, cause: StoreError) -> list[FileOutcome]:
+    """Every item from the one that holds input `first` on (items are read in order, batch by batch): waiting.
+    An archive some of whose members were committed waits whole: its members are read again, those in
+    the store then as duplicates."""
+    paths = [item if isinstance(item, str) else item[0] for item in items]
+    holder = {first, None if first is None else first.split("!", 1)[0]}
+    start = next((i for i, path in enumerate(paths) if path in holder), len(paths))
+    reason = f"not imported: {cause}; it is read again on the next run"
+    return [FileOutcome(path, "", 0, "waiting", reason) for path in paths[start:]]
 
 
 def _expected_files(items: list[Any]) -> int:

@@ -20,8 +20,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from pipeline.importer import OUTCOMES, Stages, discover, local_offset, now_utc, run_batches
-from pipeline.store import Store
+from pipeline.importer import OUTCOMES, ImportStopped, Stages, discover, local_offset, now_utc, run_batches
+from pipeline.store import Store, StoreError
 from pipeline.verdicts import Early
 from schemas.tables import SYNC_RUNS, SYNC_SEEN
 
@@ -87,7 +87,9 @@ def sync(store: Store, sources: list[SourceSpec], athlete_id: str, stages: Stage
     seen = {r["path"]: r for r in store.read("sync_seen").to_pylist()}
     items: list[str] = []
     stats: dict[str, tuple[SourceSpec, os.stat_result]] = {}
-    described, missing = [], []
+    described: list[dict[str, Any]] = []
+    missing: list[str] = []
+    updates: dict[str, dict[str, Any] | None] = {}
     for source in sources:
         root = Path(source.path).expanduser()
         if not root.is_dir():
@@ -97,44 +99,91 @@ def sync(store: Store, sources: list[SourceSpec], athlete_id: str, stages: Stage
         files, new = source_files(source), 0
         if only is not None:
             files = [f for f in files if str(f) in only]
+        else:  # a file that waited and is gone from a source that is here waits no longer
+            listed = {str(f) for f in files}
+            updates.update((p, None) for p, r in seen.items() if r["source"] == source.path
+                           and r["outcome"] == "waiting" and p not in listed)
         for path in files:
             try:
                 st = path.stat()
             except OSError:
                 continue  # gone between listing and reading: the next sync sees what is there then
             before = seen.get(str(path))
-            if (source.kind != "inbox" and before is not None and before["size_bytes"] == st.st_size
-                    and before["mtime"] == _mtime(st)):
+            if (source.kind != "inbox" and before is not None and before["outcome"] != "waiting"
+                    and before["size_bytes"] == st.st_size and before["mtime"] == _mtime(st)):
                 continue
             items.append(str(path))
             stats[str(path)] = (source, st)
             new += 1
         described.append({"kind": source.kind, "path": source.path, "reachable": True, "files": len(files),
                           "new": new})
-    report: dict[str, Any] = run_batches(store, items, athlete_id, stages=stages, early=early) if items else {
-        "counts": dict.fromkeys(OUTCOMES, 0), "files": []}
+    report, stopped = _run(store, items, athlete_id, stages, early)
     offset = local_offset(started)
-    updates: dict[str, dict[str, Any] | None] = {}
     for key, entries in _by_file(report["files"]).items():
         source, st = stats[key]
+        if _waits(entries):  # recorded as waiting, not moved: the next sync reads it again
+            updates[key] = _seen_row(source.path, source.kind, key, st, WAITING, started, offset)
+            continue
         updates[key] = _seen_row(source.path, source.kind, key, st, entries[0], started, offset)
         if source.kind == "inbox":
             moved = tidy_inbox(Path(source.path).expanduser(), Path(key), entries, started)
             for entry in entries:
                 entry["moved_to"] = str(moved)
             updates[key] = None  # it is not there any more
+    waiting = [f for f in report["files"] if f["outcome"] == "waiting"]
+    for d in described:
+        if d["reachable"]:
+            d["waiting"] = sum(1 for f in waiting if f["path"].startswith(str(Path(d["path"]).expanduser())))
+            d["lost"] = not Path(d["path"]).expanduser().is_dir()  # unplugged during the sync
     result = SyncReport(report, described, missing)
-    with store.writer_lock():
-        _remember(store, updates)
-        runs = store.read("sync_runs").to_pylist()
-        runs.append({
-            "started_at": started, "finished_at": datetime.now(UTC).replace(microsecond=0), "utc_offset_s": offset,
-            "ok": True, "sources": [f"{d['kind']} {d['path']}: {d['files']} files, {d['new']} new"
-                                    if d["reachable"] else f"{d['kind']} {d['path']}: unreachable" for d in described],
-            "missing_sources": missing, "files_new": len(items), "counts": json.dumps(report["counts"]), "error": None,
-        })
-        store.replace_table("sync_runs", pa.Table.from_pylist(runs, schema=SYNC_RUNS))
+    error = str(stopped) if stopped is not None else (
+        f"{len(waiting)} file(s) could not be read and wait for the next sync: {waiting[0]['reason']}" if waiting
+        else None)
+    try:
+        with store.writer_lock():
+            _remember(store, updates)
+            runs = store.read("sync_runs").to_pylist()
+            runs.append({
+                "started_at": started, "finished_at": datetime.now(UTC).replace(microsecond=0),
+                "utc_offset_s": offset, "ok": error is None, "sources": [_described(d) for d in described],
+                "missing_sources": missing, "files_new": len(items), "counts": json.dumps(report["counts"]),
+                "error": error,
+            })
+            store.replace_table("sync_runs", pa.Table.from_pylist(runs, schema=SYNC_RUNS))
+    except StoreError:
+        if stopped is None:
+            raise
+    if stopped is not None:  # said after what could be recorded was
+        stopped.report = result.as_dict()
+        raise stopped
     return result
+
+
+def _run(store: Store, items: list[str], athlete_id: str, stages: Stages, early: Early | None
+         ) -> tuple[dict[str, Any], ImportStopped | None]:
+    """The import of `items`, and the store failure that stopped it part way, if one did."""
+    if not items:
+        return {"counts": dict.fromkeys(OUTCOMES, 0), "files": []}, None
+    try:
+        return run_batches(store, items, athlete_id, stages=stages, early=early), None
+    except ImportStopped as stopped:
+        return stopped.report, stopped
+
+
+WAITING = {"sha256": "", "outcome": "waiting"}  # a sync_seen row's content for a file that waits
+
+
+def _waits(entries: list[dict[str, Any]]) -> bool:
+    return any(e["outcome"] == "waiting" for e in entries)
+
+
+def _described(d: dict[str, Any]) -> str:
+    """A source as sync_runs keeps it: `kind path: N files, M new[, K waiting][ (gone during the sync)]`."""
+    if not d["reachable"]:
+        return f"{d['kind']} {d['path']}: unreachable"
+    waiting = f", {d['waiting']} waiting" if d["waiting"] else ""
+    return f"{d['kind']} {d['path']}: {d['files']} files, {d['new']} new{waiting}" + (
+        " (gone during the sync)" if d["lost"] else "")
 
 
 def _by_file(entries: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -164,6 +213,8 @@ def _remember(store: Store, updates: dict[str, dict[str, Any] | None]) -> None:
     for seen_path, row in updates.items():
         if row is None:
             current.pop(seen_path, None)
+        elif row["outcome"] == "waiting":
+            current[seen_path] = row
         else:
             current[seen_path] = dict(row, outcome=ledger.get(row["sha256"], row["outcome"]))
     rows = sorted(current.values(), key=lambda r: r["path"])
@@ -202,19 +253,25 @@ def import_paths(store: Store, paths: list[str], athlete_id: str, stages: Stages
             continue
         items.append(path)
         stats[path] = (key, st)
-    report: dict[str, Any] = run_batches(store, items, athlete_id, stages=stages, early=early) if items else {
-        "counts": dict.fromkeys(OUTCOMES, 0), "files": []}
+    report, stopped = _run(store, items, athlete_id, stages, early)
     offset = local_offset(started)
     updates: dict[str, dict[str, Any] | None] = {}
     for path, entries in _by_file(report["files"]).items():
-        if path in stats and entries[0]["sha256"]:
+        if path in stats and entries[0]["sha256"] and not _waits(entries):
             key, st = stats[path]
             updates[key] = _seen_row("kindpace import", "import", key, st, entries[0], started, offset)
-    if updates:
-        with store.writer_lock():
-            _remember(store, updates)
+    try:
+        if updates:
+            with store.writer_lock():
+                _remember(store, updates)
+    except StoreError:
+        if stopped is None:
+            raise
     report["files"] = unchanged + report["files"]
     report["counts"]["duplicate"] += len(unchanged)
+    if stopped is not None:
+        stopped.report = report
+        raise stopped
     return report
 
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-# Bump the minor version for added columns, the major version for changed or removed ones.
-SCHEMA_VERSION = "1.2.0"
+# Bump the minor version for added columns, the major version for changed or removed ones, the patch
+# version for a new value of an existing column (1.2.1: sync_seen's outcome `waiting`).
+SCHEMA_VERSION = "1.2.1"
 
 UTC_MS = pa.timestamp("ms", tz="UTC")
 
@@ -378,8 +379,9 @@ SYNC_SEEN = pa.schema(
         col("path", pa.string(), "", "The file's path.", False),
         col("size_bytes", pa.int64(), "B", "Its size when last seen.", False),
         col("mtime", UTC_MS, "UTC", "Its modification time when last seen.", False),
-        col("sha256", pa.string(), "", "sha256 of its bytes when last read.", False),
-        col("outcome", pa.string(), "", "The import outcome it got.", False),
+        col("sha256", pa.string(), "", "sha256 of its bytes when last read; empty while it waits.", False),
+        col("outcome", pa.string(), "", "The import outcome it got; `waiting` when it could not be read or "
+            "stored (gone mid-sync, drive unplugged, store full): the next sync reads it again.", False),
         col("seen_at", UTC_MS, "UTC", "When a sync last read it.", False),
         _OFFSET,
     ]

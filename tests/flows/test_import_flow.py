@@ -81,7 +81,8 @@ def test_cli_import_json_report_and_activities(tmp_path: Path):
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
-    assert report["counts"] == {"imported": 5, "duplicate": 0, "not_activity": 0, "skipped": 0, "quarantined": 0}
+    assert report["counts"] == {"imported": 5, "duplicate": 0, "not_activity": 0, "skipped": 0,
+                                  "quarantined": 0, "waiting": 0}
     # a .gz file is reported as FILE!MEMBER: the sample TCX is read straight out of its gzip
     assert {Path(f["path"].split("!")[0]).name for f in report["files"]} == {p.name for p in SAMPLES.iterdir()}
     listing = subprocess.run([*env_cmd, "activities", "--store", str(store)], capture_output=True, text=True)

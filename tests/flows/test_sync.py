@@ -60,7 +60,8 @@ def test_sync_imports_once_leaves_the_tables_alone_then_imports_only_what_is_new
     config = SAMPLES.parent / "kindpace.toml"
 
     first = sync(sources, str(store.root), config_path=str(config))
-    assert first["counts"] == {"imported": 4, "duplicate": 0, "not_activity": 0, "skipped": 1, "quarantined": 1}
+    assert first["counts"] == {"imported": 4, "duplicate": 0, "not_activity": 0, "skipped": 1,
+                                  "quarantined": 1, "waiting": 0}
     assert first["missing_sources"] == [f"watch {tmp_path / 'unplugged'}"]
     assert len(first["verdicts"]) == 4
     # the watch is read, never changed; the inbox is tidied, nothing deleted
@@ -74,7 +75,8 @@ def test_sync_imports_once_leaves_the_tables_alone_then_imports_only_what_is_new
 
     tables = _snapshot(store)
     second = sync(sources, str(store.root), config_path=str(config))
-    assert second["counts"] == {"imported": 0, "duplicate": 0, "not_activity": 0, "skipped": 0, "quarantined": 0}
+    assert second["counts"] == {"imported": 0, "duplicate": 0, "not_activity": 0, "skipped": 0,
+                                  "quarantined": 0, "waiting": 0}
     assert [s["new"] for s in second["sources"]] == [0, 0, 0, 0] and second["verdicts"] == []
     assert _snapshot(store) == tables  # not one data table file rewritten
     assert store.read("sync_runs").num_rows == 2  # the ledger records that it ran

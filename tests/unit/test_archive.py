@@ -53,7 +53,8 @@ def test_a_strava_bulk_export_imports_whole_and_again_changes_nothing(tmp_path: 
     }))
     store = Store(tmp_path / "store")
     report = run_batches(store, discover([export]), "me")
-    assert report["counts"] == {"imported": 4, "duplicate": 0, "not_activity": 1, "skipped": 2, "quarantined": 0}
+    assert report["counts"] == {"imported": 4, "duplicate": 0, "not_activity": 1, "skipped": 2,
+                                  "quarantined": 0, "waiting": 0}
     files = {f["path"]: f for f in report["files"]}
     assert files[f"{export}!activities/1001.fit"]["outcome"] == "imported"  # the .gz opened, named without .gz
     assert files[f"{export}!activities/1003.tcx"]["outcome"] == "imported"

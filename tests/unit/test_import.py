@@ -53,7 +53,8 @@ def test_every_file_gets_exactly_one_outcome_with_a_reason(inbox: Path, tmp_path
     report = _import(Store(tmp_path / "store"), inbox)
     files = _by_name(report)
     assert len(report["files"]) == 9
-    assert report["counts"] == {"imported": 6, "duplicate": 0, "not_activity": 1, "skipped": 1, "quarantined": 1}
+    assert report["counts"] == {"imported": 6, "duplicate": 0, "not_activity": 1, "skipped": 1,
+                                  "quarantined": 1, "waiting": 0}
     assert files["notes.csv"]["outcome"] == "skipped"
     assert files["places.gpx"]["outcome"] == "not_activity"
     assert "waypoints" in files["places.gpx"]["reason"]
