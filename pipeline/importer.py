@@ -235,18 +235,27 @@ def _unstaged(norm: NormalizedActivity) -> NormalizedActivity:
 
 
 def read_batch(items: list[Input], known: Container[str], athlete_id: str, imported_at: datetime,
-               staging: Store | None = None, judging: verdicts.Context | None = None) -> list[ParsedFile]:
+               staging: Store | None = None, judging: verdicts.Context | None = None, *,
+               decode: Callable[..., ParsedFile] = decode_and_normalize) -> list[ParsedFile]:
     """Stages 1 and 2 for one batch: every input read and hashed here; those not imported before (not in
-    `known`) decoded and normalized across the import's process pool where one is open
+    `known`) decoded and normalized (`decode`) across the import's process pool where one is open
     (pipeline/parallel.py), their tables staged in `staging` where given, their verdicts given under
-    `judging` where given."""
+    `judging` where given. A file whose decoding kills its process is quarantined (`_crashed`)."""
     out = [read_input(item) for item in items]
     todo = [i for i, p in enumerate(out) if p.error is None and p.sha256 not in known]
-    done = map_ordered(decode_and_normalize, [out[i] for i in todo], athlete_id, imported_at, staging,
-                       default_decoder(), judging)
+    done = map_ordered(decode, [out[i] for i in todo], athlete_id, imported_at, staging,
+                       default_decoder(), judging, crashed=_crashed)
     for i, parsed in zip(todo, done, strict=True):
         out[i] = replace(parsed, data=out[i].data)
     return out
+
+
+def _crashed(parsed: ParsedFile, cause: str) -> ParsedFile:
+    """A file whose decoding killed the process doing it, twice, the second time alone: quarantined (the
+    original is kept) so the rest of the import goes on."""
+    return replace(parsed, data=b"", error=InputError(
+        parsed.path, f"the process decoding it died ({cause}): a crash in a decoder, or the machine ran out "
+                     f"of memory; quarantined so the rest could be imported"))
 
 
 # --- stage 2: normalize -------------------------------------------------------------------------------

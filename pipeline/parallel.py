@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from typing import Any
 
@@ -33,6 +35,15 @@ def workers() -> int:
     return os.cpu_count() or 1
 
 
+def _context() -> Any:
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if "forkserver" in methods:
+        # what every worker needs, imported once and shared; pandas too: pyarrow imports it on first use
+        context.set_forkserver_preload(["pipeline.importer", "pipeline.verdicts", "pandas"])
+    return context
+
+
 @contextmanager
 def opened(n_files: int) -> Iterator[Executor | None]:
     """The pool for one import of `n_files` inputs (None where it would not pay), current while open."""
@@ -41,25 +52,79 @@ def opened(n_files: int) -> Iterator[Executor | None]:
     if size <= 1 or n_files < MIN_FILES or _current is not None:
         yield _current
         return
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    if "forkserver" in methods:
-        # what every worker needs, imported once and shared; pandas too: pyarrow imports it on first use
-        context.set_forkserver_preload(["pipeline.importer", "pipeline.verdicts", "pandas"])
-    with ProcessPoolExecutor(size, mp_context=context) as pool:
-        _current = pool
-        try:
-            yield pool
-        finally:
-            _current = None
+    _current = ProcessPoolExecutor(size, mp_context=_context())
+    try:
+        yield _current
+    finally:
+        _current.shutdown(cancel_futures=True)
+        _current = None
 
 
-def map_ordered(fn: Callable[..., Any], items: Iterable[Any], *args: Any) -> list[Any]:
-    """fn(item, *args) for each item, in order: in the current pool where one is open, else here."""
+def _renewed() -> Executor:
+    """A fresh pool in place of one a dead worker broke."""
+    global _current
+    assert _current is not None
+    _current.shutdown(wait=False, cancel_futures=True)
+    _current = ProcessPoolExecutor(workers(), mp_context=_context())
+    return _current
+
+
+def map_ordered(fn: Callable[..., Any], items: Iterable[Any], *args: Any,
+                crashed: Callable[[Any, str], Any] | None = None) -> list[Any]:
+    """fn(item, *args) for each item, in order: in the current pool where one is open, else here.
+
+    A worker that dies (a crash in native code, the kernel's out-of-memory killer) breaks the pool: with
+    `crashed`, the pool is renewed and the items are run again, each one that dies again alone in a
+    process of its own; an item that kills even that one gets crashed(item, "SIGSEGV"-like cause)."""
     items = list(items)
     pool = _current
     if pool is None or len(items) < 2:
         return [fn(item, *args) for item in items]
     # in chunks, a few per worker: one message per item costs more than a small item's work
     chunk = max(1, min(MAX_CHUNK, len(items) // (4 * workers())))
-    return list(pool.map(fn, items, *[[a] * len(items) for a in args], chunksize=chunk))
+    try:
+        return list(pool.map(fn, items, *[[a] * len(items) for a in args], chunksize=chunk))
+    except BrokenProcessPool:
+        if crashed is None:
+            raise
+    pool = _renewed()
+    futures = [pool.submit(fn, item, *args) for item in items]
+    results: list[Any] = []
+    for item, future in zip(items, futures, strict=True):
+        try:
+            results.append(future.result())
+        except BrokenProcessPool:  # this one, or one beside it, died: alone, to tell which
+            results.append(_alone(fn, item, args, crashed))
+    if any(isinstance(f.exception(), BrokenProcessPool) for f in futures if f.done()):
+        _renewed()
+    return results
+
+
+def _alone(fn: Callable[..., Any], item: Any, args: tuple[Any, ...], crashed: Callable[[Any, str], Any]) -> Any:
+    """fn(item, *args) in a process of its own; crashed(item, cause) where that process dies."""
+    context = _context()
+    receive, send = context.Pipe(duplex=False)
+    process = context.Process(target=_send_result, args=(send, fn, item, args))
+    process.start()
+    send.close()
+    try:
+        ok, value = receive.recv()
+    except EOFError:  # it died before it could answer
+        process.join()
+        code = process.exitcode or 0
+        return crashed(item, signal.Signals(-code).name if code < 0 else f"exit status {code}")
+    finally:
+        receive.close()
+    process.join()
+    if not ok:
+        raise value
+    return value
+
+
+def _send_result(send: Any, fn: Callable[..., Any], item: Any, args: tuple[Any, ...]) -> None:
+    try:
+        send.send((True, fn(item, *args)))
+    except Exception as exc:  # the caller raises it, as the pool would have
+        send.send((False, exc))
+    finally:
+        send.close()
