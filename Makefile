@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_STORE := .kindpace/demo-store
 
-.PHONY: demo test test-fast lint docs bench fuzz
+.PHONY: demo test test-fast lint docs bench fuzz reliability
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,18 @@ test-fast: $(BIN)/.installed
 # half an hour on 2 cores). Findings print as (seed, operations, road): add them to REGRESSIONS.
 fuzz: $(BIN)/.installed
 	KINDPACE_FUZZ_EXAMPLES=100000 $(BIN)/python -m pytest tests/fuzz -x
+
+# Everything that checks "nothing lost, nothing let in" (issue 7), with a longer fuzz and more kills than
+# the tests give them, then a table of what was done and found (README, "Reliability report"). About
+# 10 minutes on 2 cores; RELIABILITY_FUZZ and RELIABILITY_KILLS change the budget.
+RELIABILITY_FUZZ ?= 20000
+RELIABILITY_KILLS ?= 10
+reliability: $(BIN)/.installed
+	@mkdir -p .kindpace && rm -f .kindpace/reliability.jsonl
+	KINDPACE_RELIABILITY_REPORT=$(CURDIR)/.kindpace/reliability.jsonl KINDPACE_FUZZ_EXAMPLES=$(RELIABILITY_FUZZ) \
+	KINDPACE_KILLS=$(RELIABILITY_KILLS) $(BIN)/python -m pytest -n 2 --dist loadfile tests/fuzz tests/reliability \
+	  tests/unit/test_hostile_files.py tests/unit/test_archive.py tests/unit/test_store_commit.py; \
+	$(BIN)/python -m tests.reliability.report .kindpace/reliability.jsonl $$?
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

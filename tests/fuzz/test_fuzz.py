@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import SAMPLES, corpus_root
 from tests.fuzz.harness import ROADS, Finding, Sandbox, apply, budget, seeds
+from tests.reliability.common import tally
 
 SEEDS = seeds(str(corpus_root()), str(SAMPLES))
 NAMES = sorted(SEEDS)
@@ -50,6 +51,7 @@ def sandbox():
     box = Sandbox()
     yield box
     box.close()
+    tally(inputs_fuzzed=box.runs)
 
 
 def _check(sandbox: Sandbox, name: str, ops: tuple[tuple, ...], road: str) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from bench.history import history
 from pipeline.store import Store
 from tests.conftest import ROOT
+from tests.reliability.common import tally
 
 KINDPACE = str(Path(sys.executable).with_name("kindpace"))
 
@@ -37,6 +38,7 @@ def test_a_sync_and_two_imports_at_once_store_every_run_once(tmp_path: Path):
     assert [p.returncode for p in procs] == [0, 0, 0], [err[-1500:] for _, err in outs]
     reports = [json.loads(out) for out, _ in outs]
     files = [f for r in reports for f in r["files"]]
+    tally(concurrent_runs=len(procs), files_unaccounted=18 + 18 + 12 - len(files))
     assert len(files) == 18 + 18 + 12  # every file of every run accounted for
     assert {f["outcome"] for f in files} <= {"imported", "duplicate"}
     imported = [f["sha256"] for f in files if f["outcome"] == "imported"]

@@ -10,6 +10,7 @@ from pathlib import Path
 from pipeline.importer import discover, originals_in_order, run_batches
 from pipeline.store import Store
 from tests.conftest import SAMPLES
+from tests.reliability.common import tally
 
 TCX_COURSE = (b'<?xml version="1.0"?><TrainingCenterDatabase xmlns="http://www.garmin.com/xmlschemas/'
               b'TrainingCenterDatabase/v2"><Courses><Course><Name>Loop</Name></Course></Courses></TrainingCenterDatabase>')
@@ -116,6 +117,7 @@ def test_hostile_and_broken_archives_are_quarantined_with_their_reasons(tmp_path
     assert got["bomb.zip!ok.fit"][0] == "imported"  # one bad member does not stop the rest
     assert got["broken.zip"][0] == "quarantined" and "zip" in got["broken.zip"][1]
     assert got["cut.fit.gz"][0] == "quarantined" and "truncated" in got["cut.fit.gz"][1]
+    tally(hostile_refused=3)
 
 
 def test_an_export_dropped_into_the_inbox_is_filed_with_the_members_set_aside_listed(tmp_path: Path):
@@ -176,6 +178,7 @@ def test_members_named_out_of_the_archive_links_and_deep_nesting_are_refused_and
     }
     assert [a["source_path"] for a in store.read("activities").to_pylist()] == [f"{export}!activities/ok.fit"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["export.zip", "store"]  # nothing written beside it
+    tally(hostile_refused=5, files_unaccounted=6 - len(report["files"]))
 
 
 def test_a_member_whose_directory_understates_its_size_is_refused_without_inflating_it(tmp_path: Path):
@@ -191,6 +194,7 @@ def test_a_member_whose_directory_understates_its_size_is_refused_without_inflat
     out = {name.split("!")[1]: (len(b), why) for name, b, why in archive.members("x.zip", bytes(data))}
     assert out["liar.fit"][0] == 0 and "cannot read this member" in out["liar.fit"][1]
     assert out["ok.fit"] == (len(_sample("easy-run.fit")), None)
+    tally(hostile_refused=1)
 
 
 def test_a_gzip_bomb_is_refused_before_it_is_inflated(tmp_path: Path):
@@ -198,3 +202,4 @@ def test_a_gzip_bomb_is_refused_before_it_is_inflated(tmp_path: Path):
     report = run_batches(Store(tmp_path / "store"), discover([tmp_path]), "me")
     (entry,) = report["files"]
     assert entry["outcome"] == "quarantined" and "expands beyond" in entry["reason"]
+    tally(hostile_refused=1)

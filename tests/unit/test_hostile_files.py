@@ -17,6 +17,7 @@ from connectors.base import InputError
 from pipeline.importer import discover, run_batches
 from pipeline.store import Store
 from tests.conftest import SAMPLES
+from tests.reliability.common import tally
 
 GPX_OPEN = ('<gpx xmlns="http://www.topografix.com/GPX/1/1" version="1.1" creator="hostile">'
             '<trk><name>{name}</name><trkseg>'
@@ -84,6 +85,7 @@ def test_xml_with_a_dtd_is_refused_with_its_reason_and_the_batch_goes_on(tmp_pat
     # nothing of the file the entity named reached the store
     for path in store.root.rglob("*.parquet"):
         assert b"TOP-SECRET" not in path.read_bytes(), path
+    tally(hostile_refused=len(cases))
 
 
 @pytest.mark.parametrize("suffix", ["gpx", "tcx"])
@@ -95,6 +97,7 @@ def test_a_dtd_after_a_byte_order_mark_comments_and_processing_instructions_is_f
     utf16 = ('<?xml version="1.0" encoding="UTF-16"?>' + LAUGHS + body).encode("utf-16")
     with pytest.raises(InputError, match="DTD"):
         decode_file(utf16, f"x.{suffix}")
+    tally(hostile_refused=3)
 
 
 def test_deeply_nested_xml_is_refused_without_a_crash():
@@ -103,6 +106,7 @@ def test_deeply_nested_xml_is_refused_without_a_crash():
     with pytest.raises(InputError) as caught:
         decode_file(body.encode(), "deep.gpx")
     assert "deep" in caught.value.reason or "nest" in caught.value.reason
+    tally(hostile_refused=1)
 
 
 def test_a_fit_header_announcing_gigabytes_is_refused_without_allocating_them():
@@ -112,3 +116,4 @@ def test_a_fit_header_announcing_gigabytes_is_refused_without_allocating_them():
     with pytest.raises(InputError):
         decode_file(bytes(data), "huge.fit")
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # KB: no gigabyte buffer
+    tally(hostile_refused=1)

@@ -11,6 +11,7 @@ import pytest
 from pipeline.importer import discover, run_batches
 from pipeline.store import Store
 from tests.conftest import SAMPLES
+from tests.reliability.common import tally
 
 
 class Killed(BaseException):
@@ -45,3 +46,4 @@ def test_a_commit_killed_between_its_renames_is_finished_by_the_next_writer(tmp_
     assert (store.read("activities").num_rows, store.read("imports").num_rows) == (2, 2)
     assert not (store.root / ".commit.json").exists()
     assert not list((store.root / "activities").glob(".*.commit")) and not list((store.root / "imports").glob(".*"))
+    tally(commit_kills=1)
