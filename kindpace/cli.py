@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
+import os
 import sys
 from dataclasses import replace
 from datetime import date
@@ -162,8 +162,15 @@ def _profile_parsers(sub: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    if hasattr(signal, "SIGPIPE"):  # `kindpace runs | head`: stop quietly when the reader has had enough
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    try:
+        return _main(argv)
+    except BrokenPipeError:  # `kindpace runs | head`: the reader has had enough; stop quietly
+        # (not SIGPIPE's default action, which killed the import when it wrote to a pool worker that had died)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the flush at exit fails no more
+        return EXIT_FAILED
+
+
+def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
         creating = (args.command, getattr(args, "action", None)) in (("profile", "set"), ("init", None),
@@ -239,7 +246,6 @@ def _export(cfg: config_mod.Config, args: argparse.Namespace) -> int:
 
 def status_warnings(cfg: config_mod.Config) -> Any:
     """The sync's health; runs the config's `on_warning` command once for each warning that is new."""
-    import os
     import subprocess
 
     from pipeline.health import health
@@ -310,8 +316,6 @@ def _source(cfg: config_mod.Config, args: argparse.Namespace) -> int:
 
 
 def _import(cfg: config_mod.Config, args: argparse.Namespace) -> int:
-    import os
-
     from pipeline.importer import ImportStopped, InputPathError, discover
     from pipeline.store import Store, StoreError, StoreLocked
 

@@ -133,7 +133,7 @@ def sync(store: Store, sources: list[SourceSpec], athlete_id: str, stages: Stage
     waiting = [f for f in report["files"] if f["outcome"] == "waiting"]
     for d in described:
         if d["reachable"]:
-            d["waiting"] = sum(1 for f in waiting if f["path"].startswith(str(Path(d["path"]).expanduser())))
+            d["waiting"] = sum(1 for f in waiting if f["path"].startswith(str(Path(d["path"]).expanduser()) + os.sep))
             d["lost"] = not Path(d["path"]).expanduser().is_dir()  # unplugged during the sync
     result = SyncReport(report, described, missing)
     error = str(stopped) if stopped is not None else (

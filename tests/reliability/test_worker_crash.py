@@ -101,3 +101,14 @@ def test_a_worker_killed_mid_import_costs_nothing(tmp_path: Path, monkeypatch):
     expected, got = contents(clean.root), contents(store.root)
     tally(worker_crashes=1, rows_lost=rows_lost(expected, got), files_unaccounted=75 - len(report["files"]))
     assert got == expected
+
+
+def test_the_cli_leaves_sigpipe_ignored(tmp_path: Path):
+    """`kindpace` once set SIGPIPE to its default action (for `kindpace runs | head`): a write to a pool
+    worker that had died then killed the whole import, silently (found by this file's first test, run
+    after a test that called the CLI in-process). Now a reader that goes is a BrokenPipeError, handled."""
+    from kindpace.cli import main
+    from tests.reliability.common import CONFIG
+
+    assert main(["activities", "--store", str(tmp_path / "store"), "--config", CONFIG]) == 0
+    assert signal.getsignal(signal.SIGPIPE) == signal.SIG_IGN  # as Python sets it, for the pool's pipes
