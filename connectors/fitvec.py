@@ -736,6 +736,13 @@ class DevColumn:
         return None if number != number else int(number) if self.integral else number
 
 
+def _whole(value: Any) -> int | None:
+    """A field_description's number as an int; None for anything else a damaged file may put there."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return None
+    return int(value) if value == value and float(value).is_integer() else None
+
+
 def _developer_values(groups: list[RawGroup], named: dict[int, Columns]) -> list[DevColumn]:
     """Developer fields, named and typed by the field_description in force for each message (the last
     one before it: apps may describe a field number anew mid-file)."""
@@ -754,10 +761,12 @@ def _developer_values(groups: list[RawGroup], named: dict[int, Columns]) -> list
                    cells("fit_base_type_id"), cells("field_name"), cells("units"), strict=True)
         for position, index, number, base, name, units in described_rows:
             base = base_numbers.get(base, base) if isinstance(base, str) else base
+            index, number, base = _whole(index), _whole(number), _whole(base)
             if index is None or number is None or base is None:
-                continue
-            name = name or f"unnamed_dev_field_{number}"
-            described.setdefault((int(index), int(number)), []).append((position, name, units, int(base)))
+                continue  # missing, or a damaged description (text where a number belongs): not usable
+            name = name if isinstance(name, str) and name else f"unnamed_dev_field_{number}"
+            units = units if isinstance(units, str) else None
+            described.setdefault((index, number), []).append((position, name, units, base))
     out: list[DevColumn] = []
     for g in groups:
         order = ">" if g.definition.big_endian else "<"

@@ -190,6 +190,11 @@ def seeds(corpus: str | None, samples: str, limit_bytes: int = 40_000) -> dict[s
     return found
 
 
+def fuzzing_long() -> bool:
+    """True where KINDPACE_FUZZ_EXAMPLES chose the budget (`make fuzz`, `make reliability`)."""
+    return os.environ.get("KINDPACE_FUZZ_EXAMPLES", "").isdigit()
+
+
 def budget(default: int) -> int:
     """KINDPACE_FUZZ_EXAMPLES (`make fuzz` sets a long one), else `default`."""
     chosen = os.environ.get("KINDPACE_FUZZ_EXAMPLES", "")
