@@ -77,6 +77,7 @@ class ParsedFile:
     labels: StravaLabels | None = None  # what the runner told Strava about this file (its export's CSV)
     warnings: list[str] = field(default_factory=list)  # the decoders' notes, kept once the activities are normalized
     early: dict[str, Any] = field(default_factory=dict)  # activity id -> verdicts.early_verdict, where asked for
+    original: str | None = None  # the bytes as a file a pool worker staged (Store.stage_original), not in `data`
 
 
 @dataclass
@@ -237,23 +238,39 @@ def _unstaged(norm: NormalizedActivity) -> NormalizedActivity:
 def read_batch(items: list[Input], known: Container[str], athlete_id: str, imported_at: datetime,
                staging: Store | None = None, judging: verdicts.Context | None = None, *,
                decode: Callable[..., ParsedFile] = decode_and_normalize) -> list[ParsedFile]:
-    """Stages 1 and 2 for one batch: every input read and hashed here; those not imported before (not in
-    `known`) decoded and normalized (`decode`) across the import's process pool where one is open
-    (pipeline/parallel.py), their tables staged in `staging` where given, their verdicts given under
-    `judging` where given. A file whose decoding kills its process is quarantined (`_crashed`)."""
-    out = [read_input(item) for item in items]
-    todo = [i for i, p in enumerate(out) if p.error is None and p.sha256 not in known]
-    done = map_ordered(decode, [out[i] for i in todo], athlete_id, imported_at, staging,
-                       default_decoder(), judging, crashed=_crashed)
-    for i, parsed in zip(todo, done, strict=True):
-        out[i] = replace(parsed, data=out[i].data)
-    return out
+    """Stages 1 and 2 for one batch, across the import's process pool where one is open
+    (pipeline/parallel.py): every input read, hashed and, unless imported before (in `known`), decoded and
+    normalized (`decode`), in one step (`read_one`). A file whose reading kills its process is
+    quarantined (`_crashed`)."""
+    return map_ordered(read_one, items, known, athlete_id, imported_at, staging, default_decoder(), judging,
+                       decode, crashed=_crashed)
 
 
-def _crashed(parsed: ParsedFile, cause: str) -> ParsedFile:
-    """A file whose decoding killed the process doing it, twice, the second time alone: quarantined (the
-    original is kept) so the rest of the import goes on."""
-    return replace(parsed, data=b"", error=InputError(
+def read_one(item: Input, known: Container[str], athlete_id: str, imported_at: datetime, staging: Store | None,
+             fit_decoder: str | None, judging: verdicts.Context | None,
+             decode: Callable[..., ParsedFile] = decode_and_normalize) -> ParsedFile:
+    """One input read and hashed, then decoded and normalized unless the store holds it (`known`). With
+    `staging` (a pool worker), its tables are staged there (decode_and_normalize), its verdict given under
+    `judging`, and its bytes too, where the store will keep them as its original: only rows and file
+    names travel back, so the import's own process never holds a batch's bytes."""
+    parsed = read_input(item)
+    if parsed.error is None and parsed.sha256 not in known:
+        parsed = replace(decode(parsed, athlete_id, imported_at, staging, fit_decoder, judging), data=parsed.data)
+    kept = bool(parsed.data) and parsed.sha256 not in known and not isinstance(parsed.error, UnsupportedFormat)
+    if not kept:
+        return replace(parsed, data=b"")  # a file the store holds, or one it does not keep: no bytes back
+    if staging is not None:
+        return replace(parsed, data=b"", original=staging.stage_original(parsed.data))
+    return parsed
+
+
+def _crashed(item: Input, cause: str) -> ParsedFile:
+    """A file whose reading killed the process doing it, twice, the second time alone: quarantined (its
+    bytes read here, and kept as its original) so the rest of the import goes on."""
+    parsed = read_input(item)
+    if parsed.error is not None:
+        return parsed
+    return replace(parsed, error=InputError(
         parsed.path, f"the process decoding it died ({cause}): a crash in a decoder, or the machine ran out "
                      f"of memory; quarantined so the rest could be imported"))
 
@@ -519,8 +536,12 @@ def write_batch(store: Store, state: StoreState, decisions: list[Decision]) -> l
     changed = False
     moves: list[tuple[str | None, Path]] = []  # staged per-activity files, moved in by the commit
     for decision in decisions:
-        if decision.keep_original and decision.parsed.sha256:
-            store.put_original(decision.parsed.sha256, decision.parsed.data)
+        parsed = decision.parsed
+        if decision.keep_original and parsed.sha256:
+            if parsed.original is not None:
+                store.adopt_original(parsed.sha256, parsed.original)
+            else:
+                store.put_original(parsed.sha256, parsed.data)
         for norm in decision.write:
             staged = norm.staged or {name: store.stage(name, getattr(norm, name)) for name in PER_ACTIVITY}
             moves += [(staged[name], store.table_file(name, norm.activity_id)) for name in PER_ACTIVITY]
@@ -528,10 +549,10 @@ def write_batch(store: Store, state: StoreState, decisions: list[Decision]) -> l
     if changed:
         commit(store, state, moves)
     for decision in decisions:  # what a worker staged for a file that turned out a duplicate
-        for norm in decision.parsed.normalized:
-            for path in (norm.staged or {}).values():
-                if path:
-                    Path(path).unlink(missing_ok=True)
+        leftovers = [path for norm in decision.parsed.normalized for path in (norm.staged or {}).values()]
+        for path in [*leftovers, decision.parsed.original]:
+            if path:
+                Path(path).unlink(missing_ok=True)
     return [d.outcome for d in decisions]
 
 

@@ -211,6 +211,27 @@ class Store:
                 for path in [*folder.glob(".*.commit"), *folder.glob(".*.tmp")]:
                     path.unlink(missing_ok=True)
 
+    def stage_original(self, data: bytes) -> str:
+        """An input's bytes written under a name no reader looks at (by a pool worker), for adopt_original."""
+        path = self.staging_dir() / f"original-{uuid.uuid4().hex}"
+        try:
+            path.write_bytes(data)
+        except OSError as exc:
+            path.unlink(missing_ok=True)
+            raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        return str(path)
+
+    def adopt_original(self, sha256: str, staged: str) -> None:
+        """A staged original renamed into place (dropped where the store keeps these bytes already)."""
+        path = self.original_path(sha256)
+        try:
+            if path.exists():
+                Path(staged).unlink(missing_ok=True)
+            else:
+                os.replace(staged, path)
+        except OSError as exc:
+            raise StoreError(f"cannot keep the original {path}: {exc.strerror or exc}") from exc
+
     def put_original(self, sha256: str, data: bytes) -> None:
         path = self.original_path(sha256)
         if path.exists():

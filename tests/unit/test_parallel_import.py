@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pyarrow.compute as pc
 
 from bench.history import history
 from pipeline import parallel
-from pipeline.importer import run_batches
+from pipeline.importer import Input, now_utc, read_batch, run_batches
 from pipeline.store import Store
 
 
@@ -41,3 +42,33 @@ def test_the_workers_use_the_decoder_the_import_was_asked_for(tmp_path: Path, mo
     assert set(reference.read("activities").column("decoder").to_pylist()) == {"fitparse"}
     assert pc.sum(reference.read("activities").column("distance_m")).as_py() == \
         pc.sum(fast.read("activities").column("distance_m")).as_py()
+
+
+def test_with_a_pool_the_workers_keep_the_originals_and_no_bytes_come_back(tmp_path: Path, monkeypatch):
+    """The import's own process never holds a batch's bytes: the workers read, hash and stage each file
+    as the original to keep; what comes back carries a staged file's name, and the store's originals are
+    the files' bytes (their sha256 is their name)."""
+    monkeypatch.setenv("KINDPACE_WORKERS", "2")
+    files = history(tmp_path / "runs", parallel.MIN_FILES)
+    (tmp_path / "runs" / "notes.txt").write_text("not a run")
+    store = Store(tmp_path / "store")
+    store.ensure()
+    store.clear_staging()  # as run_batches does: the staging folder, empty
+    items = [Input(str(f)) for f in sorted((tmp_path / "runs").iterdir())]
+    known = {hashlib.sha256(files[0].read_bytes()).hexdigest()}  # the store holds the first already
+    with parallel.opened(len(items)) as pool:
+        assert pool is not None
+        parsed = read_batch(items, known, "me", now_utc(), store)
+    assert all(p.data == b"" for p in parsed)
+    by_name = {Path(p.path).name: p for p in parsed}
+    assert by_name[files[0].name].original is None and by_name[files[0].name].normalized == []  # not decoded
+    assert by_name["notes.txt"].original is None  # skipped: nothing of it kept
+    for f in files[1:]:
+        staged = Path(by_name[f.name].original)
+        assert staged.parent == store.staging_dir() and staged.read_bytes() == f.read_bytes()
+    report = run_batches(store, [str(f) for f in files], "me")
+    assert report["counts"]["imported"] == len(files)
+    for f in files:
+        sha = hashlib.sha256(f.read_bytes()).hexdigest()
+        assert store.original_path(sha).read_bytes() == f.read_bytes()
+    assert not any(store.staging_dir().iterdir())
