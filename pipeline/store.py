@@ -17,7 +17,7 @@ as one table; no hive partitions yet, so each file carries every column of its s
     STORE/laps/<activity_id>.parquet           laps of one activity
     STORE/developer_fields/<activity_id>.parquet   developer fields of one activity (when it has any)
     STORE/originals/<sha256>                   every input file kept as it arrived
-    STORE/.staging/                            per-activity files written by import workers, until adopted
+    STORE/.staging/                            per-activity files and originals import workers wrote, until adopted
     STORE/.lock                                held by the one writer
 
 Atomicity: a file is written under a temporary name that no reader matches (`.name.tmp`, or a file in
