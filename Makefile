@@ -32,8 +32,8 @@ fuzz: $(BIN)/.installed
 	KINDPACE_FUZZ_EXAMPLES=100000 $(BIN)/python -m pytest tests/fuzz -x
 
 # Everything that checks "nothing lost, nothing let in" (issue 7), with a longer fuzz and more kills than
-# the tests give them, then a table of what was done and found (README, "Reliability report"). About
-# 10 minutes on 2 cores; RELIABILITY_FUZZ and RELIABILITY_KILLS change the budget.
+# the tests give them, then a table of what was done and found (README, "Reliability report"). About 5
+# minutes on 2 cores; RELIABILITY_FUZZ and RELIABILITY_KILLS change the budget.
 RELIABILITY_FUZZ ?= 20000
 RELIABILITY_KILLS ?= 10
 reliability: $(BIN)/.installed
