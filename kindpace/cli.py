@@ -395,7 +395,7 @@ def _summary(report: dict[str, Any], cfg: config_mod.Config) -> str:
         lines += [f"  {f['outcome']}: {f['path']}: {f['reason']}" for f in problems]
     waiting = [f for f in report["files"] if f["outcome"] == "waiting"]
     if waiting:
-        lines += ["", "Files waiting (not recorded; the next run reads them again):"]
+        lines += ["", "Files waiting (nothing of them is stored yet; the next run reads them again):"]
         lines += [f"  {f['path']}: {f['reason']}" for f in waiting]
     return "\n".join(lines)
 
