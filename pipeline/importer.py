@@ -202,9 +202,8 @@ def decode_and_normalize(parsed: ParsedFile, athlete_id: str, imported_at: datet
     """The CPU-bound part of reading one file, in a pool worker or here. With `staging`, the worker also
     writes each activity's tables as Parquet there (Store.stage), so only the activity rows travel back
     and the writer renames files instead of encoding them. With `judging`, it also gives each activity
-    its verdict from the records in hand (verdicts.Early). What it hands back leaves the bytes out (the
-    caller has them). `fit_decoder` is the caller's choice: a worker's environment is the one its pool
-    started with."""
+    its verdict from the records in hand (verdicts.Early); read_one decides what of the bytes goes back.
+    `fit_decoder` is the caller's choice: a worker's environment is the one its pool started with."""
     try:
         parsed.activities = decode_file(parsed.data, parsed.path, fit_decoder)
     except InputError as exc:
@@ -217,7 +216,7 @@ def decode_and_normalize(parsed: ParsedFile, athlete_id: str, imported_at: datet
                         for n in parsed.normalized}
     if staging is not None and parsed.normalized:
         parsed.normalized = [_staged(staging, norm) for norm in parsed.normalized]
-    return replace(parsed, data=b"")
+    return parsed
 
 
 def _staged(store: Store, norm: NormalizedActivity) -> NormalizedActivity:
@@ -255,13 +254,18 @@ def read_one(item: Input, known: Container[str], athlete_id: str, imported_at: d
     names travel back, so the import's own process never holds a batch's bytes."""
     parsed = read_input(item)
     if parsed.error is None and parsed.sha256 not in known:
-        parsed = replace(decode(parsed, athlete_id, imported_at, staging, fit_decoder, judging), data=parsed.data)
-    kept = bool(parsed.data) and parsed.sha256 not in known and not isinstance(parsed.error, UnsupportedFormat)
-    if not kept:
+        parsed = decode(parsed, athlete_id, imported_at, staging, fit_decoder, judging)
+    if parsed.sha256 in known or not keeps_original(parsed):
         return replace(parsed, data=b"")  # a file the store holds, or one it does not keep: no bytes back
     if staging is not None:
         return replace(parsed, data=b"", original=staging.stage_original(parsed.data))
     return parsed
+
+
+def keeps_original(parsed: ParsedFile) -> bool:
+    """Whether the store keeps a file's bytes as its original: every file it read, but a format it does
+    not read (skipped) and one it could not read at all. (A file it holds already is a duplicate.)"""
+    return bool(parsed.sha256) and (parsed.error is None or parsed.error.outcome != "skipped")
 
 
 def _crashed(item: Input, cause: str) -> ParsedFile:
@@ -446,7 +450,7 @@ def _decide(state: StoreState, item: ParsedFile, athlete_id: str, now: datetime)
         unchanged = known is not None and (known["outcome"], known["reason"]) == (outcome.outcome, outcome.reason)
         if not unchanged and item.sha256:
             state.ledger[item.sha256] = _ledger_row(state, outcome, athlete_id, now)
-        return Decision(item, outcome, keep_original=outcome.outcome != "skipped" and bool(item.sha256),
+        return Decision(item, outcome, keep_original=keeps_original(item),
                         ledger_changed=not unchanged)
 
     warnings = list(item.warnings)
