@@ -298,7 +298,9 @@ def read_section(store: Path, n: int) -> dict[str, Any]:
     import duckdb
     import pyarrow.dataset as ds
 
-    paths = sorted(str(p) for p in (store / "records").glob("*.parquet"))[:n]
+    from pipeline.store import Store
+
+    paths = sorted(str(p) for p in Store(store).table_dir("records").glob("*.parquet"))[:n]
     start = time.perf_counter()
     table = ds.dataset(paths, format="parquet").to_table()
     arrow_s = time.perf_counter() - start

@@ -59,8 +59,8 @@ def judge(store_path: str, athlete_id: str, config_path: str | None, everything:
     """Verdicts for the runs that need one (or every run); returns the changed verdicts. `early`: those
     the import gave as it read the files (pass it quoted)."""
     ctx = context(config_path, store_path, athlete_id)
-    changes = verdicts.judge(Store(store_path), athlete_id, ctx, everything=everything, activity_ids=activity_ids,
-                             early=early)
+    changes = verdicts.judge(Store(store_path, athlete_id), athlete_id, ctx, everything=everything,
+                             activity_ids=activity_ids, early=early)
     return [c.report() for c in changes]
 
 
@@ -78,7 +78,7 @@ def import_files(paths: list[str], store_path: str, athlete_id: str = "me",
                  config_path: str | None = None) -> dict[str, Any]:
     """Import every file under `paths` into the store, then judge the new runs; returns the JSON report."""
     early = verdicts.Early(context(config_path, store_path, athlete_id))
-    report = import_paths(Store(store_path), paths, athlete_id, stages=TASKS, early=early)
+    report = import_paths(Store(store_path, athlete_id), paths, athlete_id, stages=TASKS, early=early)
     _artifact(report)
     report["verdicts"] = judge(store_path, athlete_id, config_path, early=_quoted(early))
     return report
@@ -89,7 +89,7 @@ def reimport(store_path: str, athlete_id: str = "me", config_path: str | None = 
     """Rebuild every table from the originals the store keeps, in the order they first arrived.
 
     Verdicts are kept where a run's samples still come from the same file; `recompute` redoes them all."""
-    store = Store(store_path)
+    store = Store(store_path, athlete_id)
     report = importer.run_batches(store, importer.originals_in_order(store), athlete_id, reset=True,
                                   stages=TASKS)
     _artifact(report)
@@ -107,7 +107,8 @@ def sync(sources: list[dict[str, str]], store_path: str, athlete_id: str = "me",
     specs = [sync_mod.SourceSpec(s["kind"], s["path"]) for s in sources]
     only = None if only_files is None else set(only_files)
     early = verdicts.Early(context(config_path, store_path, athlete_id))
-    result = sync_mod.sync(Store(store_path), specs, athlete_id, stages=TASKS, only=only, early=early).as_dict()
+    store = Store(store_path, athlete_id)
+    result = sync_mod.sync(store, specs, athlete_id, stages=TASKS, only=only, early=early).as_dict()
     _artifact(result)
     result["verdicts"] = judge(store_path, athlete_id, config_path, early=_quoted(early))
     return result

@@ -209,7 +209,7 @@ def _main(argv: list[str] | None) -> int:
         if not 1 <= args.weeks <= 104:
             print("kindpace: --weeks must be from 1 to 104", file=sys.stderr)
             return EXIT_USAGE
-        out = write_report(Store(cfg.store), cfg, Path(args.out).expanduser(), args.weeks, args.today)
+        out = write_report(Store(cfg.store, cfg.athlete), cfg, Path(args.out).expanduser(), args.weeks, args.today)
         print(f"Wrote {out} ({out.stat().st_size // 1024} KB): open it in any browser, no network needed.")
         return EXIT_OK
     if args.command in ("runs", "explain", "feel", "intent", "activity", "rest"):
@@ -232,7 +232,7 @@ def _export(cfg: config_mod.Config, args: argparse.Namespace) -> int:
 
     whats = [w.strip() for w in args.what.split(",") if w.strip()]
     try:
-        written = export(Store(cfg.store), cfg.athlete, whats, args.format, Path(args.out).expanduser(),
+        written = export(Store(cfg.store, cfg.athlete), cfg.athlete, whats, args.format, Path(args.out).expanduser(),
                          since=args.since, until=args.until, privacy=Privacy(args.no_gps, args.trim_gps),
                          zone=cfg.zone())
     except ExportError as exc:
@@ -251,16 +251,16 @@ def status_warnings(cfg: config_mod.Config) -> Any:
     from pipeline.health import health
     from pipeline.store import Store
 
-    store = Store(cfg.store)
+    store = Store(cfg.store, cfg.athlete)
     h = health(store, [(s.kind, s.path) for s in cfg.sources])
-    seen_file = store.root / ".warnings-told"
+    seen_file = store.private_dir() / "warnings-told"
     told = set(seen_file.read_text(encoding="utf-8").splitlines()) if seen_file.exists() else set()
     now = {f"{code}: {message}" for code, message in h.warnings}
     if cfg.on_warning:
         for warning in sorted(now - told):
             subprocess.run(cfg.on_warning, shell=True, check=False, timeout=60,
                            env={**os.environ, "KINDPACE_WARNING": warning})
-    if store.root.is_dir() and now != told:
+    if seen_file.parent.is_dir() and now != told:
         seen_file.write_text("\n".join(sorted(now)), encoding="utf-8")
     return h
 
@@ -299,11 +299,11 @@ def _source(cfg: config_mod.Config, args: argparse.Namespace) -> int:
 
     if args.action == "add":
         path = Path(args.path).expanduser().resolve()
-        config_mod.add_source(cfg.path, config_mod.Source(args.kind, path))
+        config_mod.add_source(cfg.path, config_mod.Source(args.kind, path), cfg.athlete)
         reachable = "" if path.is_dir() else " (not reachable now: sync will say so until it is)"
         print(f"Added {args.kind} {path} to {cfg.path}{reachable}")
     elif args.action == "remove":
-        gone = config_mod.remove_source(cfg.path, Path(args.path).expanduser().resolve())
+        gone = config_mod.remove_source(cfg.path, Path(args.path).expanduser().resolve(), cfg.athlete)
         print(f"Removed {gone.kind} {gone.path} from {cfg.path}")
     elif args.json:
         print(json.dumps([{"kind": s.kind, "path": str(s.path), "reachable": s.path.is_dir()} for s in cfg.sources]))
@@ -330,7 +330,7 @@ def _import(cfg: config_mod.Config, args: argparse.Namespace) -> int:
         # Bad paths and an unwritable store are said plainly before Prefect starts (it takes seconds).
         if args.command == "import":
             discover(args.paths)
-        Store(cfg.store).ensure()
+        Store(cfg.store, cfg.athlete).ensure()
         cfg.settings()  # a bad [gentleness] table is said before Prefect starts
         from flows.import_flow import import_files, recompute, reimport, sync
 
@@ -425,7 +425,7 @@ def _profile(cfg: config_mod.Config, args: argparse.Namespace) -> int:
         except (ProfileError, ValueError) as exc:
             print(f"kindpace: profile: {exc}", file=sys.stderr)
             return EXIT_USAGE
-        config_mod.append_profile(cfg.path, new)
+        config_mod.append_profile(cfg.path, new, cfg.section)
         print(f"Saved to {cfg.path}.")
         cfg = replace(cfg, profiles=(*cfg.profiles, new))
         args.on, args.json = effective, False
@@ -482,7 +482,7 @@ def _profile(cfg: config_mod.Config, args: argparse.Namespace) -> int:
 def _activities(cfg: config_mod.Config, as_json: bool) -> int:
     from pipeline.store import Store
 
-    table = Store(cfg.store).read("activities")
+    table = Store(cfg.store, cfg.athlete).read("activities")
     rows = [r for r in table.to_pylist() if r["athlete_id"] == cfg.athlete]
     if as_json:
         for r in rows:

@@ -17,6 +17,14 @@
     from = 2026-06-01
     easy_hr_ceiling = 140       # after a talk test
 
+    [athletes.ana]              # another runner in the same store (a club, a coach): `--athlete ana`
+    timezone = "Europe/Lisbon"  # any shared setting above, for her alone
+    [[athletes.ana.profile]]    # her profile and sources; the ones above are the config's own runner's
+    age = 34
+    [[athletes.ana.source]]
+    kind = "folder"
+    path = "~/club/ana"
+
 Profile keys are the fields of `pipeline.ceiling.ProfileVersion`; paces are "M:SS/km" or "M:SS/mi",
 race times "H:MM:SS" or "MM:SS". `kindpace profile set` appends a version; for one date, the last
 version written wins.
@@ -24,6 +32,9 @@ version written wins.
 Defaults: the store is `<user data dir>/store` (on Linux `~/.local/share/kindpace/store`, or under
 `$XDG_DATA_HOME`); the config file is `<user config dir>/kindpace.toml` (`~/.config/kindpace/`).
 Environment: KINDPACE_STORE, KINDPACE_CONFIG, KINDPACE_ATHLETE.
+
+An athlete with no table of their own and not the config's `athlete` has no profile and no sources
+until `kindpace --athlete ID profile set` or `source add` writes their table.
 """
 
 from __future__ import annotations
@@ -39,6 +50,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from platformdirs import user_config_path, user_data_path
 
+from pipeline.athlete import DEFAULT_ATHLETE, check_athlete
 from pipeline.ceiling import PROFILE_FIELDS, ProfileError, ProfileVersion
 
 APP = "kindpace"
@@ -58,6 +70,9 @@ class ConfigError(ValueError):
 
 
 SOURCE_KINDS = ("watch", "folder", "inbox")
+TOP_LEVEL = {"store", "athlete", "profile", "units", "gentleness", "source", "timezone", "nightly", "on_warning",
+             "gentle_week_runs", "athletes"}
+PER_ATHLETE = {"profile", "source", "units", "gentleness", "timezone", "on_warning", "gentle_week_runs"}
 
 
 @dataclass(frozen=True)
@@ -82,6 +97,8 @@ class Config:
     nightly: str = "03:00"
     on_warning: str | None = None  # a command run when `kindpace status` first sees a warning
     gentle_week_runs: int = 2  # gentle or borderline runs that make a gentle week (1-4)
+    athletes: tuple[str, ...] = (DEFAULT_ATHLETE,)  # the config's own runner and every [athletes.ID]
+    section: str = ""  # where this athlete's profile and sources are written: "" or 'athletes."ID".'
 
     def zone(self) -> str:
         """The runner's calendar: the config's time zone, else the machine's."""
@@ -115,12 +132,28 @@ def load(config: str | None = None, store: str | None = None, athlete: str | Non
             values = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-        unknown = set(values) - {"store", "athlete", "profile", "units", "gentleness", "source", "timezone",
-                                 "nightly", "on_warning", "gentle_week_runs"}
+        unknown = set(values) - TOP_LEVEL
         if unknown:
             raise ConfigError(f"{path}: unknown settings {sorted(unknown)}")
     elif named and must_exist:
         raise ConfigError(f"{path}: config file not found")
+    home = str(values.get("athlete") or DEFAULT_ATHLETE)
+    sections = _athlete_sections(path, values.get("athletes", {}))
+    athlete_value = str(athlete or os.environ.get("KINDPACE_ATHLETE") or home)
+    try:
+        check_athlete(athlete_value)
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    section = ""
+    if athlete_value in sections:  # their own table: it holds their profile and sources, and overrides the rest
+        own = sections[athlete_value]
+        shared = values.get("gentleness", {})
+        values = {**values, "profile": [], "source": [], **own,
+                  "gentleness": {**(shared if isinstance(shared, dict) else {}), **own.get("gentleness", {})}}
+        section = f'athletes."{athlete_value}".'
+    elif athlete_value != home:  # another runner with no table yet: nothing of the config's own runner
+        values = {**values, "profile": [], "source": []}
+        section = f'athletes."{athlete_value}".'
     raw = values.get("profile", [])
     tables: list[Any] = [raw] if isinstance(raw, dict) else list(raw) if isinstance(raw, list) else [raw]
     try:
@@ -128,7 +161,6 @@ def load(config: str | None = None, store: str | None = None, athlete: str | Non
     except (ProfileError, TypeError, ValueError) as exc:
         raise ConfigError(f"{path}: profile: {exc}") from exc
     store_value = store or os.environ.get("KINDPACE_STORE") or values.get("store") or user_data_dir() / "store"
-    athlete_value = athlete or os.environ.get("KINDPACE_ATHLETE") or values.get("athlete") or "me"
     units = values.get("units", "metric")
     if units not in UNITS:
         raise ConfigError(f"{path}: units must be metric or imperial, not {units!r}")
@@ -160,7 +192,25 @@ def load(config: str | None = None, store: str | None = None, athlete: str | Non
         nightly=nightly,
         on_warning=str(values["on_warning"]) if values.get("on_warning") else None,
         gentle_week_runs=gentle_week_runs,
+        athletes=tuple(sorted({home, *sections})),
+        section=section,
     )
+
+
+def _athlete_sections(path: Path, raw: Any) -> dict[str, dict[str, Any]]:
+    """The [athletes.ID] tables, checked: ids that can name a partition, settings an athlete can have."""
+    if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
+        raise ConfigError(f"{path}: [athletes.ID] must be tables, one per athlete")
+    for athlete, table in raw.items():
+        try:
+            check_athlete(athlete)
+        except ValueError as exc:
+            raise ConfigError(f"{path}: [athletes.{athlete}]: {exc}") from None
+        unknown = set(table) - PER_ATHLETE
+        if unknown:
+            raise ConfigError(f"{path}: [athletes.{athlete}]: unknown settings {sorted(unknown)} "
+                              f"(an athlete can have {', '.join(sorted(PER_ATHLETE))})")
+    return raw
 
 
 def _sources(path: Path, raw: Any) -> tuple[Source, ...]:
@@ -229,9 +279,10 @@ def profile_from_table(table: dict[str, Any]) -> ProfileVersion:
     return ProfileVersion(effective=effective, **values)
 
 
-def profile_toml(version: ProfileVersion) -> str:
-    """One `[[profile]]` table holding the fields a version sets (the defaults are left out)."""
-    lines = ["[[profile]]"]
+def profile_toml(version: ProfileVersion, section: str = "") -> str:
+    """One `[[profile]]` table (under `section`: one athlete's) holding the fields a version sets (the
+    defaults are left out)."""
+    lines = [f"[[{section}profile]]"]
     if version.effective is not None:
         lines.append(f"from = {version.effective.isoformat()}")
     default = ProfileVersion()
@@ -254,14 +305,14 @@ def profile_toml(version: ProfileVersion) -> str:
     return "\n".join(lines) + "\n"
 
 
-def append_profile(path: Path, version: ProfileVersion) -> None:
+def append_profile(path: Path, version: ProfileVersion, section: str = "") -> None:
     """Add a profile version to the config file (created, with a header, if missing); comments stay."""
     path.parent.mkdir(parents=True, exist_ok=True)
     existing = path.read_text(encoding="utf-8") if path.exists() else (
         "# kindpace configuration (see README). Profile versions take effect from their date;\n"
         "# the first one applies to every earlier run too.\n")
     separator = "" if existing.endswith("\n\n") or not existing else ("\n" if existing.endswith("\n") else "\n\n")
-    path.write_text(existing + separator + profile_toml(version), encoding="utf-8")
+    path.write_text(existing + separator + profile_toml(version, section), encoding="utf-8")
 
 
 # --- kindpace init and kindpace source ------------------------------------------------------------------
@@ -310,29 +361,30 @@ def write_new_config(path: Path, store: Path, inbox: Path, timezone: str) -> Non
     path.write_text(config_template(store, inbox, timezone), encoding="utf-8")
 
 
-def _source_block(source: Source) -> str:
-    return f'[[source]]\nkind = "{source.kind}"\npath = "{source.path}"\n'
+def _source_block(source: Source, section: str = "") -> str:
+    return f'[[{section}source]]\nkind = "{source.kind}"\npath = "{source.path}"\n'
 
 
-def add_source(path: Path, source: Source) -> None:
-    """Append a `[[source]]` table (the config is created if missing); a path is a source only once."""
-    cfg = load(str(path), must_exist=False)
+def add_source(path: Path, source: Source, athlete: str | None = None) -> None:
+    """Append a `[[source]]` table (under an athlete's section where theirs are kept; the config is created
+    if missing); a path is a source only once."""
+    cfg = load(str(path), athlete=athlete, must_exist=False)
     if any(s.path == source.path for s in cfg.sources):
         raise ConfigError(f"{source.path} is already a source")
     path.parent.mkdir(parents=True, exist_ok=True)
     existing = path.read_text(encoding="utf-8") if path.exists() else ""
     separator = "" if not existing or existing.endswith("\n\n") else ("\n" if existing.endswith("\n") else "\n\n")
-    path.write_text(existing + separator + _source_block(source), encoding="utf-8")
+    path.write_text(existing + separator + _source_block(source, cfg.section), encoding="utf-8")
 
 
-def remove_source(path: Path, source_path: Path) -> Source:
-    cfg = load(str(path))
+def remove_source(path: Path, source_path: Path, athlete: str | None = None) -> Source:
+    cfg = load(str(path), athlete=athlete)
     found = next((s for s in cfg.sources if s.path == source_path), None)
     if found is None:
         raise ConfigError(f"{source_path} is not a source")
     text = path.read_text(encoding="utf-8")
-    block = re.compile(r'\[\[source\]\]\s*\nkind\s*=\s*"' + found.kind + r'"\s*\npath\s*=\s*"'
-                       + re.escape(str(found.path)) + r'"\s*\n?')
+    block = re.compile(r'\[\[' + re.escape(cfg.section) + r'source\]\]\s*\nkind\s*=\s*"' + found.kind
+                       + r'"\s*\npath\s*=\s*"' + re.escape(str(found.path)) + r'"\s*\n?')
     new, n = block.subn("", text, count=1)
     if n != 1:
         raise ConfigError(f"{path}: the [[source]] table for {source_path} is not in the form kindpace writes; "

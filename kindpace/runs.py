@@ -52,7 +52,7 @@ PUBLIC_SPORT = {"track_running": "running", "indoor_cycling": "cycling"}
 
 
 def _store_and_context(cfg: Config) -> tuple[Store, Context]:
-    return Store(cfg.store), Context(cfg.profiles, cfg.settings(), cfg.units, cfg.zone(), cfg.summary())
+    return Store(cfg.store, cfg.athlete), Context(cfg.profiles, cfg.settings(), cfg.units, cfg.zone(), cfg.summary())
 
 
 def _start_iso(row: dict[str, Any]) -> str:
@@ -76,7 +76,7 @@ def _clock(seconds: float | None) -> str:
 
 def run_rows(cfg: Config) -> list[dict[str, Any]]:
     """One object per activity in the store, with its verdict (or why it has none yet)."""
-    store = Store(cfg.store)
+    store = Store(cfg.store, cfg.athlete)
     verdicts = {r["activity_id"]: r for r in store.read("gentleness").to_pylist() if r["athlete_id"] == cfg.athlete}
     activities = sorted((a for a in store.read("activities").to_pylist() if a["athlete_id"] == cfg.athlete),
                         key=lambda a: a["start_time"])
@@ -128,7 +128,7 @@ def runs(cfg: Config, args: argparse.Namespace) -> int:
 
 
 def explain(cfg: Config, args: argparse.Namespace) -> int:
-    store = Store(cfg.store)
+    store = Store(cfg.store, cfg.athlete)
     activity = find_activity(store, cfg.athlete, args.activity)
     aid = activity["activity_id"]
     row = next((r for r in store.read("gentleness").to_pylist()
@@ -288,7 +288,7 @@ def rest(cfg: Config, args: argparse.Namespace) -> int:
         summaries.week_start(args.week)
     except ValueError:
         raise NoteError(f"{args.week!r} is not an ISO week like 2026-W48") from None
-    store = Store(cfg.store)
+    store = Store(cfg.store, cfg.athlete)
     store.ensure()
     with store.writer_lock():
         summaries.set_rest_week(store, cfg.athlete, args.week, rest=not args.undo)

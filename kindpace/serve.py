@@ -163,10 +163,10 @@ def start_server(log: Path, timeout_s: float = 180.0) -> tuple[subprocess.Popen[
     raise RuntimeError(f"prefect server did not answer within {timeout_s:.0f} s; see {log}")
 
 
-def _last_sync(store_path: Path) -> datetime | None:
+def _last_sync(cfg: Config) -> datetime | None:
     from pipeline.store import Store
 
-    runs = [r for r in Store(store_path).read("sync_runs").to_pylist() if r["ok"]]
+    runs = [r for r in Store(cfg.store, cfg.athlete).read("sync_runs").to_pylist() if r["ok"]]
     return max((r["finished_at"] for r in runs), default=None)
 
 
@@ -219,7 +219,7 @@ def _serve(cfg: Config) -> int:
 
     watcher = InboxWatcher(inboxes, import_dropped)
     watcher.start()
-    last = _last_sync(cfg.store)
+    last = _last_sync(cfg)
     stopping = threading.Event()
 
     def health_loop(catch_up: bool) -> None:

@@ -1,29 +1,36 @@
 """The Parquet store: the one place that decides the layout and how files are written.
 
-Layout (every table a folder of Parquet files that DuckDB, pyarrow.dataset, pandas and polars read
-as one table; no hive partitions yet, so each file carries every column of its schema):
+One store holds many athletes (a club, a coach, a clinic); every table is partitioned by athlete, so one
+athlete's commands read and write only their own files, and two athletes' imports can run at once. Layout
+(every table a folder that DuckDB, pyarrow.dataset, pandas and polars read as one table; the folders are
+hive partitions, so hive-aware readers add an `athlete` column equal to `athlete_id` and skip the other
+athletes' folders when filtered by it; each file still carries every column of its schema):
 
-    STORE/activities/activities.parquet        all activities (rewritten atomically per commit)
-    STORE/imports/imports.parquet              the ledger, one row per input file (ditto)
-    STORE/gentleness/gentleness.parquet        one verdict per activity (ditto)
-    STORE/excursions/excursions.parquet        stretches above the easy ceiling (ditto)
-    STORE/runner_notes/runner_notes.parquet    what the runner said about a run: feel, intent (ditto)
-    STORE/sync_seen/sync_seen.parquet          source files the sync has read, by path, size, mtime (ditto)
-    STORE/sync_runs/sync_runs.parquet          one row per sync (ditto)
-    STORE/corrections/corrections.parquet      the runner's corrections and a Strava export's labels (ditto)
-    STORE/weekly/weekly.parquet, monthly/...   summaries per local week and month (ditto)
-    STORE/rest_weeks/rest_weeks.parquet        weeks the runner marked as rest (ditto)
-    STORE/records/<activity_id>.parquet        samples of one activity
-    STORE/laps/<activity_id>.parquet           laps of one activity
-    STORE/developer_fields/<activity_id>.parquet   developer fields of one activity (when it has any)
-    STORE/originals/<sha256>                   every input file kept as it arrived
-    STORE/.staging/                            per-activity files and originals import workers wrote, until adopted
-    STORE/.lock                                held by the one writer
+    STORE/activities/athlete=ID/activities.parquet    all activities of one athlete (rewritten atomically per commit)
+    STORE/imports/athlete=ID/imports.parquet          the ledger, one row per input file (ditto)
+    STORE/gentleness/athlete=ID/gentleness.parquet    one verdict per activity (ditto)
+    STORE/excursions/athlete=ID/...                   stretches above the easy ceiling (ditto)
+    STORE/runner_notes/athlete=ID/...                 what the runner said about a run: feel, intent (ditto)
+    STORE/sync_seen/athlete=ID/...                    source files the sync has read, by path, size, mtime (ditto)
+    STORE/sync_runs/athlete=ID/...                    one row per sync (ditto)
+    STORE/corrections/athlete=ID/...                  the runner's corrections and a Strava export's labels (ditto)
+    STORE/weekly/athlete=ID/..., monthly/...          summaries per local week and month (ditto)
+    STORE/rest_weeks/athlete=ID/...                   weeks the runner marked as rest (ditto)
+    STORE/records/athlete=ID/<activity_id>.parquet    samples of one activity
+    STORE/laps/athlete=ID/<activity_id>.parquet       laps of one activity
+    STORE/developer_fields/athlete=ID/<activity_id>.parquet   developer fields of one activity (when it has any)
+    STORE/originals/<sha256>                          every input file kept as it arrived (shared: content-addressed)
+    STORE/.athletes/athlete=ID/staging/               files import workers wrote, until adopted
+    STORE/.athletes/athlete=ID/lock, commit.json      the one writer of that athlete's partition, its journal
 
-Atomicity: a file is written under a temporary name that no reader matches (`.name.tmp`, or a file in
-`.staging/` that an import worker wrote) and renamed into place, so no half-written file is ever
+Atomicity: a file is written under a temporary name that no reader matches (`.name.tmp`, or a file in the
+staging folder that an import worker wrote) and renamed into place, so no half-written file is ever
 visible. Per-activity files are written before the activities table names them, and files no activity
 names are swept at the next commit, so a crash leaves at most unreferenced files, never a half row.
+
+Stores written before schema 2.0 kept one file per table for every athlete (STORE/activities/activities.parquet,
+STORE/records/<activity_id>.parquet); readers still see them, and the first writer moves them into the
+partitions (`migrate`).
 """
 
 from __future__ import annotations
@@ -40,9 +47,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from connectors.base import KindpaceError
+from pipeline.athlete import DEFAULT_ATHLETE, check_athlete
 from schemas.tables import SCHEMA_VERSION, TABLES
 
 PER_ACTIVITY = ("records", "laps", "developer_fields")
@@ -69,15 +78,36 @@ def _dictionary_columns(schema: pa.Schema) -> list[str]:
 
 
 class Store:
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    """One athlete's partition of the store at `root` (every read and write goes to it), and the files all
+    athletes share (originals)."""
+
+    def __init__(self, root: str | os.PathLike[str], athlete: str = DEFAULT_ATHLETE) -> None:
         self.root = Path(root).expanduser()
+        self.athlete = check_athlete(athlete)
+        self.partition = f"athlete={athlete}"
+
+    def of(self, athlete: str) -> Store:
+        """The same store, another athlete's partition."""
+        return Store(self.root, athlete)
+
+    def athletes(self) -> list[str]:
+        """Every athlete with anything stored (the partitions of the ledger and the activities)."""
+        found = {p.name.removeprefix("athlete=") for table in ("imports", "activities", "sync_runs")
+                 for p in (self.root / table).glob("athlete=*") if p.is_dir()}
+        if self._legacy():
+            found |= {r for t in ("imports", "activities") for r in _legacy_column(self.root / t / f"{t}.parquet")}
+        return sorted(found)
 
     # --- layout ------------------------------------------------------------------------------------
 
     def table_dir(self, table: str) -> Path:
         if table not in TABLES:
             raise KeyError(table)
-        return self.root / table
+        return self.root / table / self.partition
+
+    def private_dir(self) -> Path:
+        """This athlete's lock, commit journal and staging folder: no reader looks here."""
+        return self.root / ".athletes" / self.partition
 
     def table_file(self, table: str, activity_id: str | None = None) -> Path:
         if table in WHOLE:
@@ -95,6 +125,7 @@ class Store:
             for table in TABLES:
                 self.table_dir(table).mkdir(parents=True, exist_ok=True)
             (self.root / "originals").mkdir(exist_ok=True)
+            self.staging_dir().mkdir(parents=True, exist_ok=True)
             probe = self.root / f".probe-{uuid.uuid4().hex}"
             probe.write_bytes(b"")
             probe.unlink()
@@ -107,6 +138,9 @@ class Store:
         schema = TABLES[table]
         if not data.schema.equals(schema):
             data = data.cast(schema)  # raises when a column is missing or does not convert
+        if "athlete_id" in schema.names and data.num_rows and not pc.all(
+                pc.equal(data["athlete_id"], self.athlete)).as_py():  # a caller passed another athlete's partition
+            raise StoreError(f"{path}: rows of another athlete than {self.athlete}, not written")
         data = data.replace_schema_metadata(
             {"kindpace.table": table, "kindpace.schema_version": SCHEMA_VERSION}
         )
@@ -130,7 +164,7 @@ class Store:
     # --- staging: per-activity files written by pool workers, adopted (renamed in) by the writer ----------
 
     def staging_dir(self) -> Path:
-        return self.root / ".staging"
+        return self.private_dir() / "staging"
 
     def stage(self, table: str, data: pa.Table) -> str | None:
         """Write a per-activity table under a name no reader looks at; None for an empty table."""
@@ -154,7 +188,7 @@ class Store:
     # --- commits: several whole tables replaced at once, or none of them -----------------------------
 
     def _journal(self) -> Path:
-        return self.root / ".commit.json"
+        return self.private_dir() / "commit.json"
 
     def commit(self, tables: dict[str, pa.Table], moves: Iterable[tuple[str | None, Path]] = ()) -> None:
         """Replace whole tables, and move staged per-activity files in (`moves`: (staged file, its place);
@@ -196,7 +230,14 @@ class Store:
     def recover(self) -> None:
         """Finish a commit a killed writer left half done (see `commit`), and drop the whole tables' files it
         left half written."""
-        journal = self._journal()
+        self._recover_journal(self._journal())
+        for table in WHOLE:
+            folder = self.table_dir(table)
+            if folder.exists():
+                for path in [*folder.glob(".*.commit"), *folder.glob(".*.tmp")]:
+                    path.unlink(missing_ok=True)
+
+    def _recover_journal(self, journal: Path) -> None:
         if journal.exists():
             try:
                 staged = json.loads(journal.read_text(encoding="utf-8"))
@@ -205,11 +246,6 @@ class Store:
             self._rename(staged)
             journal.unlink()
         journal.with_suffix(".tmp").unlink(missing_ok=True)
-        for table in WHOLE:
-            folder = self.table_dir(table)
-            if folder.exists():
-                for path in [*folder.glob(".*.commit"), *folder.glob(".*.tmp")]:
-                    path.unlink(missing_ok=True)
 
     def stage_original(self, data: bytes) -> str:
         """An input's bytes written under a name no reader looks at (by a pool worker), for adopt_original."""
@@ -236,7 +272,7 @@ class Store:
         path = self.original_path(sha256)
         if path.exists():
             return
-        tmp = path.with_name(f".{sha256}.tmp")
+        tmp = path.with_name(f".{sha256}.{uuid.uuid4().hex[:8]}.tmp")  # two athletes' writers may race
         try:
             tmp.write_bytes(data)
             os.replace(tmp, path)
@@ -266,31 +302,99 @@ class Store:
     # --- reading ------------------------------------------------------------------------------------
 
     def read(self, table: str) -> pa.Table:
-        """A whole table, with exactly its declared schema (empty when nothing is stored yet)."""
+        """This athlete's whole table, with exactly its declared schema (empty when nothing is stored yet)."""
         schema = TABLES[table]
         folder = self.table_dir(table)
         files = sorted(folder.glob("*.parquet")) if folder.exists() else []
         if not files:
-            return schema.empty_table()
+            return self._legacy_rows(table)
         parts = [pq.read_table(f, schema=schema) for f in files]
         return pa.concat_tables(parts).replace_schema_metadata(None)
 
     def read_activity(self, table: str, activity_id: str) -> pa.Table:
         path = self.table_file(table, activity_id)
         if not path.exists():
-            return TABLES[table].empty_table()
+            path = self.root / table / f"{activity_id}.parquet"  # a store not migrated yet
+            if not path.exists():
+                return TABLES[table].empty_table()
         return pq.read_table(path, schema=TABLES[table]).replace_schema_metadata(None)
+
+    # --- stores written before partitions (schema < 2.0) ------------------------------------------------
+
+    def _legacy(self) -> bool:
+        """Whether the store still holds files of the layout before partitions."""
+        return (self.root / ".commit.json").exists() or any(
+            (self.root / table / f"{table}.parquet").exists() for table in WHOLE) or any(
+            next((self.root / table).glob("*.parquet"), None) is not None for table in PER_ACTIVITY)
+
+    def _legacy_rows(self, table: str) -> pa.Table:
+        """This athlete's rows of a table not moved into its partition yet (all rows where the table does not
+        name the athlete: a store before partitions held one runner's syncs)."""
+        schema = TABLES[table]
+        path = self.root / table / f"{table}.parquet"
+        if table not in WHOLE or not path.exists():
+            return schema.empty_table()
+        data = pq.read_table(path, schema=schema).replace_schema_metadata(None)
+        if "athlete_id" in schema.names:
+            data = data.filter(pc.equal(data["athlete_id"], self.athlete))
+        return data
+
+    def migrate(self) -> bool:
+        """Move a store written before partitions into them, under the whole store's lock (STORE/.lock, the
+        old writers' lock): each table's rows into their athletes' partitions (sync_seen and sync_runs, which
+        name no athlete, to this one), each per-activity file beside its activity's partition. Every step is a
+        rename or a write that the next try repeats, and the old files go last, so a kill part way loses
+        nothing and readers see each table whole in the old place or the new one. True where it moved any."""
+        if not self._legacy():
+            return False
+        with self._locked(self.root / ".lock", lock_wait_s()):
+            if not self._legacy():  # another writer did it while this one waited
+                return False
+            self._recover_journal(self.root / ".commit.json")
+            owner: dict[str, str] = {}
+            for table in WHOLE:
+                path = self.root / table / f"{table}.parquet"
+                for leftover in [*(self.root / table).glob(".*.commit"), *(self.root / table).glob(".*.tmp")]:
+                    leftover.unlink(missing_ok=True)
+                if not path.exists():
+                    continue
+                data = pq.read_table(path, schema=TABLES[table]).replace_schema_metadata(None)
+                named = "athlete_id" in data.schema.names
+                for athlete in sorted(set(data["athlete_id"].to_pylist())) if named else [self.athlete]:
+                    part = data.filter(pc.equal(data["athlete_id"], athlete)) if named else data
+                    self.of(athlete).ensure()
+                    self.of(athlete).replace_table(table, part)
+                    if table == "activities":
+                        owner.update(dict.fromkeys(part["activity_id"].to_pylist(), athlete))
+            for table in PER_ACTIVITY:
+                for path in list((self.root / table).glob("*.parquet")):
+                    if path.stem in owner:
+                        os.replace(path, self.of(owner[path.stem]).table_file(table, path.stem))
+                    else:  # named by no activity: a crash's leftover, which the old sweep removed too
+                        path.unlink(missing_ok=True)
+            for leftover in (self.root / ".staging").glob("*"):
+                leftover.unlink(missing_ok=True)
+            for table in WHOLE:
+                (self.root / table / f"{table}.parquet").unlink(missing_ok=True)
+        return True
 
     # --- the one writer -----------------------------------------------------------------------------
 
     @contextmanager
     def writer_lock(self, wait_s: float | None = None) -> Iterator[None]:
-        """Hold the store's exclusive lock; the OS drops it when a holder dies, so a crashed writer's lock
-        is taken over at once. Waits up to `wait_s` (default `lock_wait_s()`), then raises StoreLocked."""
+        """Hold this athlete's exclusive lock (other athletes' writers go on); the OS drops it when a holder
+        dies, so a crashed writer's lock is taken over at once. Waits up to `wait_s` (default
+        `lock_wait_s()`), then raises StoreLocked. A store of the layout before partitions is moved first."""
         self.ensure()
-        path = self.root / ".lock"
+        self.migrate()
+        with self._locked(self.private_dir() / "lock", lock_wait_s() if wait_s is None else wait_s):
+            self.recover()  # a writer killed mid-commit: its commit is finished before anything else
+            yield
+
+    @contextmanager
+    def _locked(self, path: Path, wait_s: float) -> Iterator[None]:
         handle = open(path, "a+")
-        deadline = time.monotonic() + (lock_wait_s() if wait_s is None else wait_s)
+        deadline = time.monotonic() + wait_s
         try:
             while True:
                 try:
@@ -307,7 +411,10 @@ class Store:
             handle.truncate()
             handle.write(f"pid {os.getpid()}, {' '.join(os.path.basename(a) for a in sys.argv[:2])}\n")
             handle.flush()
-            self.recover()  # a writer killed mid-commit: its commit is finished before anything else
             yield
         finally:
             handle.close()
+
+
+def _legacy_column(path: Path) -> set[str]:
+    return set(pq.read_table(path, columns=["athlete_id"])["athlete_id"].to_pylist()) if path.exists() else set()

@@ -12,11 +12,16 @@ def render() -> str:
         f"Schema version **{SCHEMA_VERSION}**. Generated from `schemas/tables.py` by "
         "`python -m schemas.docgen`; do not edit by hand.",
         "",
-        "Every table is a folder `STORE/<table>/` of Parquet files; read one as a table with "
-        "`duckdb.sql(\"select * from read_parquet('STORE/<table>/*.parquet')\")`, "
-        "`pyarrow.dataset.dataset('STORE/<table>')`, `pandas.read_parquet('STORE/<table>')` or "
-        "`polars.read_parquet('STORE/<table>/*.parquet')`. Units are SI; instants are UTC, with the "
-        "local offset in `utc_offset_s` (local time = UTC + offset).",
+        "Every table is a folder `STORE/<table>/` of Parquet files, partitioned by athlete "
+        "(`STORE/<table>/athlete=ID/`, hive style); read one athlete's as a table with "
+        "`duckdb.sql(\"select * from read_parquet('STORE/<table>/athlete=ID/*.parquet')\")`, "
+        "`pyarrow.dataset.dataset('STORE/<table>/athlete=ID')` or "
+        "`polars.read_parquet('STORE/<table>/athlete=ID/*.parquet')`, "
+        "and every athlete's with `read_parquet('STORE/<table>/*/*.parquet')` or "
+        "`pyarrow.dataset.dataset('STORE/<table>', partitioning='hive')`: hive readers add the column `athlete` "
+        "(equal to `athlete_id`) and read only the folders a filter on it names. Activity ids are unique within "
+        "an athlete: join two athletes' tables on (`athlete_id`, `activity_id`). Units are SI; instants are UTC, "
+        "with the local offset in `utc_offset_s` (local time = UTC + offset).",
         "",
     ]
     for name, schema in TABLES.items():

@@ -13,8 +13,9 @@ from __future__ import annotations
 import pyarrow as pa
 
 # Bump the minor version for added columns, the major version for changed or removed ones, the patch
-# version for a new value of an existing column (1.2.1: sync_seen's outcome `waiting`).
-SCHEMA_VERSION = "1.2.1"
+# version for a new value of an existing column (1.2.1: sync_seen's outcome `waiting`). 2.0.0: the same
+# columns, every table partitioned by athlete (STORE/<table>/athlete=ID/): readers' paths change.
+SCHEMA_VERSION = "2.0.0"
 
 UTC_MS = pa.timestamp("ms", tz="UTC")
 

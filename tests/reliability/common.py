@@ -38,7 +38,7 @@ def contents(root: Path, killed: bool = False) -> dict[str, object]:
     shas = [r["sha256"] for r in store.read("imports").to_pylist()]
     assert len(shas) == len(set(shas)), "a ledger row twice"
     for table in PER_ACTIVITY:
-        files = {p.stem for p in (root / table).glob("*.parquet")}
+        files = {p.stem for p in store.table_dir(table).glob("*.parquet")}
         if killed:
             files &= set(ids)
         assert files <= set(ids), f"{table}: files no activity names"

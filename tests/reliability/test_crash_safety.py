@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bench.history import history
+from pipeline.store import Store
 from tests.reliability.common import CONFIG, KINDPACE, contents, local_env, rows_lost, tally
 
 KILLS = int(os.environ.get("KINDPACE_KILLS", "4"))
@@ -39,7 +40,7 @@ def test_an_import_killed_at_random_moments_converges_to_the_clean_store(tmp_pat
     for k in range(KILLS):
         store = tmp_path / f"killed-{k}"
         proc = _import(runs, store)
-        first_batch = store / "activities" / "activities.parquet"
+        first_batch = Store(store).table_file("activities")
         deadline = time.monotonic() + 300
         while not first_batch.exists() and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)

@@ -77,7 +77,7 @@ def test_sport_zone_and_name_corrections_apply_at_once_and_survive_a_reimport(tm
     check()
     _reimport(store)
     check()
-    rows = duckdb.sql(f"select action, value, origin from read_parquet('{store.root}/corrections/*.parquet') "
+    rows = duckdb.sql(f"select action, value, origin from read_parquet('{store.root}/corrections/*/*.parquet') "
                       "order by made_at, action").fetchall()
     assert sorted(rows) == sorted([("set_sport", "walking", "runner"), ("set_timezone", "America/New_York", "runner"),
                                    ("set_name", "Trip run", "runner")])

@@ -28,7 +28,7 @@ def _import(store: Store, *paths: Path | str) -> dict:
 
 def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
     return {str(p.relative_to(root)): (p.stat().st_mtime_ns, p.stat().st_size)
-            for p in root.rglob("*") if p.is_file() and p.name != ".lock"}
+            for p in root.rglob("*") if p.is_file() and p.name != "lock"}
 
 
 def _by_name(report: dict) -> dict[str, dict]:
@@ -103,17 +103,23 @@ def test_tables_read_back_with_the_documented_schemas(tmp_path: Path):
     shutil.copy2(SAMPLES / "easy-run.fit", tmp_path / "watch" / "easy-run.fit")
     sync(store, [SourceSpec("folder", str(tmp_path / "watch"))], "me")
     for name, schema in TABLES.items():
-        folder = store.root / name
+        folder = store.table_dir(name)
+        assert folder == store.root / name / "athlete=me"
         if name == "developer_fields":  # the samples carry none
             assert not list(folder.glob("*.parquet"))
             continue
         dataset = ds.dataset(folder, format="parquet")
         assert dataset.schema.remove_metadata().equals(schema), name
         assert pq.read_schema(next(folder.glob("*.parquet"))).remove_metadata().equals(schema)
-        rel = duckdb.sql(f"select * from read_parquet('{folder}/**/*.parquet', hive_partitioning=true)")
-        assert rel.columns == schema.names
         assert len(pl.read_parquet(f"{folder}/*.parquet").columns) == len(schema)
-    n_records = duckdb.sql(f"select count(*) from read_parquet('{store.root}/records/*.parquet')").fetchall()[0][0]
+        # the whole table as hive readers see it: every column, and the partition's key
+        rel = duckdb.sql(f"select * from read_parquet('{store.root / name}/*/*.parquet')")
+        assert rel.columns == [*schema.names, "athlete"]
+        hive = ds.dataset(store.root / name, format="parquet", partitioning="hive")
+        assert hive.schema.names == [*schema.names, "athlete"]
+        if "athlete_id" in schema.names:
+            assert duckdb.sql("select count(*) from rel where athlete <> athlete_id").fetchall() == [(0,)]
+    n_records = duckdb.sql(f"select count(*) from read_parquet('{store.root}/records/*/*.parquet')").fetchall()[0][0]
     acts = store.read("activities")
     assert n_records == sum(acts["record_count"].to_pylist())
 
@@ -149,7 +155,7 @@ def test_a_gpx_copy_of_a_fit_run_is_one_activity_whichever_arrives_first(tmp_pat
     assert ledger[str(gpx_path)]["outcome"] == "duplicate"
     assert store.read_activity("records", gpx_id).num_rows == row["record_count"]
     assert store.read_activity("records", gpx_id).column("activity_id").unique().to_pylist() == [gpx_id]
-    assert not list(store.root.glob(".staging/*")) and not list(store.root.glob("records/*-0.parquet.*"))
+    assert not list(store.staging_dir().glob("*")) and not list(store.table_dir("records").glob("*-0.parquet.*"))
 
 
 def _gpx_copy(fit: Path) -> str:
@@ -208,12 +214,12 @@ def test_bad_arguments_and_unwritable_stores_fail_clearly(tmp_path: Path):
 def test_crash_leftovers_are_swept_at_the_next_commit(tmp_path: Path):
     store = Store(tmp_path / "store")
     _import(store, SAMPLES / "easy-run.fit")
-    orphan = store.root / "records" / "deadbeef-0.parquet"
-    shutil.copy(next((store.root / "records").glob("*.parquet")), orphan)
-    (store.root / "records" / ".x.parquet.1234.tmp").write_bytes(b"half")
+    orphan = store.table_dir("records") / "deadbeef-0.parquet"
+    shutil.copy(next(store.table_dir("records").glob("*.parquet")), orphan)
+    (store.table_dir("records") / ".x.parquet.1234.tmp").write_bytes(b"half")
     _import(store, SAMPLES / "treadmill-run.fit")
     assert not orphan.exists()
-    assert not list((store.root / "records").glob("*.tmp"))
+    assert not list(store.table_dir("records").glob("*.tmp"))
 
 
 def test_the_runners_feel_is_kept_when_a_richer_file_replaces_a_copy(tmp_path: Path):

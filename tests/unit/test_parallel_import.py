@@ -31,7 +31,7 @@ def test_two_workers_write_the_store_one_process_writes(tmp_path: Path, monkeypa
     for aid in a.column("activity_id").to_pylist():
         for table in ("records", "laps", "developer_fields"):
             assert one.read_activity(table, aid).equals(two.read_activity(table, aid)), (table, aid)
-    assert not any((two.root / ".staging").iterdir())  # every staged file adopted or removed
+    assert not any(two.staging_dir().iterdir())  # every staged file adopted or removed
 
 
 def test_the_workers_use_the_decoder_the_import_was_asked_for(tmp_path: Path, monkeypatch):

@@ -38,12 +38,12 @@ def test_a_commit_killed_between_its_renames_is_finished_by_the_next_writer(tmp_
     with pytest.raises(Killed):
         store.commit({"activities": activities.slice(0, 2), "imports": imports.slice(0, 2)})
     monkeypatch.setattr(os, "replace", real_replace)
-    assert (store.root / ".commit.json").exists()
+    assert (store.private_dir() / "commit.json").exists()
     halves = store.read("activities").num_rows, store.read("imports").num_rows
     assert sorted(halves) == [2, 5]  # what a reader sees until the next writer comes
     with store.writer_lock():
         pass
     assert (store.read("activities").num_rows, store.read("imports").num_rows) == (2, 2)
-    assert not (store.root / ".commit.json").exists()
-    assert not list((store.root / "activities").glob(".*.commit")) and not list((store.root / "imports").glob(".*"))
+    assert not (store.private_dir() / "commit.json").exists()
+    assert not list(store.table_dir("activities").glob(".*.commit")) and not list(store.table_dir("imports").glob(".*"))
     tally(commit_kills=1)
