@@ -9,6 +9,7 @@ fail the flow. The composition itself is `pipeline.importer.run_batches`; the ge
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from prefect import flow, task
@@ -27,13 +28,15 @@ def _quoted(value: Any) -> Any:
     return quote(value)
 
 
-def _stage(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """`fn` as a Prefect task whose arguments Prefect takes as they are.
+def _task(fn: Callable[..., Any]) -> Any:
+    """`fn` as a Prefect task. Batches carry bytes and Arrow tables: never hash them for a cache key,
+    never persist them."""
+    return task(cache_policy=NO_CACHE, persist_result=False)(fn)
 
-    Batches carry bytes and Arrow tables: never hash them for a cache key, never persist them, and
-    never walk them looking for futures (none are there): Prefect's walk over a batch's parameters
-    cost about 6 ms per file, more than decoding it."""
-    stage = task(cache_policy=NO_CACHE, persist_result=False)(fn)
+
+def _stage(stage: Any) -> Callable[..., Any]:
+    """The task called with its arguments taken as they are: never walked looking for futures (none are
+    there), since Prefect's walk over a batch's parameters cost about 6 ms per file, more than decoding it."""
 
     def call(*args: Any) -> Any:
         return stage(*(_quoted(a) for a in args))
@@ -41,11 +44,50 @@ def _stage(fn: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
-TASKS = importer.Stages(
-    read=_stage(importer.read_batch),
-    dedupe=_stage(importer.dedupe_batch),
-    write=_stage(importer.write_batch),
-)
+TASKS = importer.Stages(read=_stage(_task(importer.read_batch)), dedupe=_stage(_task(importer.dedupe_batch)),
+                        write=_stage(_task(importer.write_batch)))
+
+
+class Packed:
+    """A task's arguments in one object that neither Prefect nor Dask looks into: both walk tuples, lists
+    and dataclasses (Dask rebuilt Prefect's `quote` as a plain tuple, and the batch's files with it)."""
+
+    __slots__ = ("args",)
+
+    def __init__(self, args: tuple[Any, ...]) -> None:
+        self.args = args
+
+
+@task(name="read_batch", cache_policy=NO_CACHE, persist_result=False)
+def read_on_cluster(packed: Packed) -> list[importer.ParsedFile]:
+    """importer.read_batch, on a Dask worker."""
+    return importer.read_batch(*packed.args)
+
+
+def _submit_read(*args: Any) -> Any:
+    return read_on_cluster.submit(Packed(args))
+
+
+def _stages(dask: str | None) -> importer.Stages:
+    """Local stages, or with `dask` (a scheduler's address) the read stage submitted to the flow's Dask task
+    runner: twice as many batches read ahead as the cluster has threads, committed here in order."""
+    if not dask:
+        return TASKS
+    from distributed import Client
+
+    with Client(dask, timeout="30s") as client:
+        threads = sum(client.nthreads().values())
+    return replace(TASKS, submit=_submit_read, ahead=max(2, 2 * threads))
+
+
+def on_engine(fn: Any, dask: str | None) -> Any:
+    """A flow as it runs here, or on the Dask cluster at `dask` (prefect-dask's DaskTaskRunner: only the
+    tasks the flow submits go there)."""
+    if not dask:
+        return fn
+    from prefect_dask import DaskTaskRunner
+
+    return fn.with_options(task_runner=DaskTaskRunner(address=dask))
 
 
 def context(config_path: str | None, store_path: str, athlete_id: str) -> verdicts.Context:
@@ -75,23 +117,25 @@ def _artifact(report: dict[str, Any]) -> None:
 
 @flow(name="import-files")
 def import_files(paths: list[str], store_path: str, athlete_id: str = "me",
-                 config_path: str | None = None) -> dict[str, Any]:
-    """Import every file under `paths` into the store, then judge the new runs; returns the JSON report."""
+                 config_path: str | None = None, dask: str | None = None) -> dict[str, Any]:
+    """Import every file under `paths` into the store, then judge the new runs; returns the JSON report.
+    With `dask`, run it `on_engine(import_files, dask)`."""
     early = verdicts.Early(context(config_path, store_path, athlete_id))
-    report = import_paths(Store(store_path, athlete_id), paths, athlete_id, stages=TASKS, early=early)
+    report = import_paths(Store(store_path, athlete_id), paths, athlete_id, stages=_stages(dask), early=early)
     _artifact(report)
     report["verdicts"] = judge(store_path, athlete_id, config_path, early=_quoted(early))
     return report
 
 
 @flow(name="reimport")
-def reimport(store_path: str, athlete_id: str = "me", config_path: str | None = None) -> dict[str, Any]:
+def reimport(store_path: str, athlete_id: str = "me", config_path: str | None = None,
+             dask: str | None = None) -> dict[str, Any]:
     """Rebuild every table from the originals the store keeps, in the order they first arrived.
 
     Verdicts are kept where a run's samples still come from the same file; `recompute` redoes them all."""
     store = Store(store_path, athlete_id)
     report = importer.run_batches(store, importer.originals_in_order(store), athlete_id, reset=True,
-                                  stages=TASKS)
+                                  stages=_stages(dask))
     _artifact(report)
     report["verdicts"] = judge(store_path, athlete_id, config_path)
     return report
@@ -99,7 +143,8 @@ def reimport(store_path: str, athlete_id: str = "me", config_path: str | None = 
 
 @flow(name="sync")
 def sync(sources: list[dict[str, str]], store_path: str, athlete_id: str = "me",
-         config_path: str | None = None, only_files: list[str] | None = None) -> dict[str, Any]:
+         config_path: str | None = None, only_files: list[str] | None = None,
+         dask: str | None = None) -> dict[str, Any]:
     """One incremental pass over the sources ({"kind", "path"}), then the verdicts; the import report
     plus what each source held and which could not be reached."""
     from pipeline import sync as sync_mod
@@ -108,7 +153,7 @@ def sync(sources: list[dict[str, str]], store_path: str, athlete_id: str = "me",
     only = None if only_files is None else set(only_files)
     early = verdicts.Early(context(config_path, store_path, athlete_id))
     store = Store(store_path, athlete_id)
-    result = sync_mod.sync(store, specs, athlete_id, stages=TASKS, only=only, early=early).as_dict()
+    result = sync_mod.sync(store, specs, athlete_id, stages=_stages(dask), only=only, early=early).as_dict()
     _artifact(result)
     result["verdicts"] = judge(store_path, athlete_id, config_path, early=_quoted(early))
     return result

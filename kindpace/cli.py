@@ -28,6 +28,9 @@ def _wait(parser: argparse.ArgumentParser) -> None:
                         help="FIT decoder: fitvec (vectorized, the default) or fitparse (the reference)")
     parser.add_argument("--workers", type=int, default=None, metavar="N",
                         help="processes that decode and normalize files (default: one per core; 1: none)")
+    parser.add_argument("--dask", default=None, metavar="tcp://HOST:PORT",
+                        help="read the batches on this existing Dask cluster (default: KINDPACE_DASK, "
+                             "[engine] dask; none: this machine)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -332,20 +335,26 @@ def _import(cfg: config_mod.Config, args: argparse.Namespace) -> int:
             discover(args.paths)
         Store(cfg.store, cfg.athlete).ensure()
         cfg.settings()  # a bad [gentleness] table is said before Prefect starts
-        from flows.import_flow import import_files, recompute, reimport, sync
+        from flows.import_flow import import_files, on_engine, recompute, reimport, sync
 
+        dask = getattr(args, "dask", None) or cfg.dask
+        if dask and not os.environ.get("PREFECT_API_URL"):
+            print("kindpace: --dask needs a Prefect server that this machine and the Dask workers reach: set "
+                  "PREFECT_API_URL here and on the workers (kindpace serve runs one)", file=sys.stderr)
+            return EXIT_USAGE
         config_path = str(cfg.path) if cfg.path.exists() else None
         if args.command == "import":
-            report = import_files(list(args.paths), str(cfg.store), cfg.athlete, config_path)
+            report = on_engine(import_files, dask)(list(args.paths), str(cfg.store), cfg.athlete, config_path,
+                                                   dask=dask)
         elif args.command == "sync":
             if not cfg.sources:
                 print(f"kindpace: no sources in {cfg.path}: kindpace source add watch|folder|inbox PATH",
                       file=sys.stderr)
                 return EXIT_USAGE
             sources = [{"kind": s.kind, "path": str(s.path)} for s in cfg.sources]
-            report = sync(sources, str(cfg.store), cfg.athlete, config_path)
+            report = on_engine(sync, dask)(sources, str(cfg.store), cfg.athlete, config_path, dask=dask)
         elif args.command == "reimport":
-            report = reimport(str(cfg.store), cfg.athlete, config_path)
+            report = on_engine(reimport, dask)(str(cfg.store), cfg.athlete, config_path, dask=dask)
         else:
             report = recompute(str(cfg.store), cfg.athlete, config_path)
     except config_mod.ConfigError as exc:

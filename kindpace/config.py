@@ -17,6 +17,9 @@
     from = 2026-06-01
     easy_hr_ceiling = 140       # after a talk test
 
+    [engine]
+    dask = "tcp://10.0.0.5:8786"  # import and sync batches on this existing Dask cluster (or --dask)
+
     [athletes.ana]              # another runner in the same store (a club, a coach): `--athlete ana`
     timezone = "Europe/Lisbon"  # any shared setting above, for her alone
     [[athletes.ana.profile]]    # her profile and sources; the ones above are the config's own runner's
@@ -31,7 +34,7 @@ version written wins.
 
 Defaults: the store is `<user data dir>/store` (on Linux `~/.local/share/kindpace/store`, or under
 `$XDG_DATA_HOME`); the config file is `<user config dir>/kindpace.toml` (`~/.config/kindpace/`).
-Environment: KINDPACE_STORE, KINDPACE_CONFIG, KINDPACE_ATHLETE.
+Environment: KINDPACE_STORE, KINDPACE_CONFIG, KINDPACE_ATHLETE, KINDPACE_DASK.
 
 An athlete with no table of their own and not the config's `athlete` has no profile and no sources
 until `kindpace --athlete ID profile set` or `source add` writes their table.
@@ -71,7 +74,7 @@ class ConfigError(ValueError):
 
 SOURCE_KINDS = ("watch", "folder", "inbox")
 TOP_LEVEL = {"store", "athlete", "profile", "units", "gentleness", "source", "timezone", "nightly", "on_warning",
-             "gentle_week_runs", "athletes"}
+             "gentle_week_runs", "athletes", "engine"}
 PER_ATHLETE = {"profile", "source", "units", "gentleness", "timezone", "on_warning", "gentle_week_runs"}
 
 
@@ -99,6 +102,7 @@ class Config:
     gentle_week_runs: int = 2  # gentle or borderline runs that make a gentle week (1-4)
     athletes: tuple[str, ...] = (DEFAULT_ATHLETE,)  # the config's own runner and every [athletes.ID]
     section: str = ""  # where this athlete's profile and sources are written: "" or 'athletes."ID".'
+    dask: str | None = None  # an existing Dask scheduler for the import's batches ([engine] dask, KINDPACE_DASK)
 
     def zone(self) -> str:
         """The runner's calendar: the config's time zone, else the machine's."""
@@ -177,6 +181,12 @@ def load(config: str | None = None, store: str | None = None, athlete: str | Non
             ZoneInfo(str(zone))
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(f"{path}: timezone {zone!r} is not an IANA time zone (like Europe/Berlin)") from None
+    engine = values.get("engine", {})
+    if not isinstance(engine, dict) or set(engine) - {"dask"}:
+        raise ConfigError(f"{path}: [engine] takes one setting, dask = \"tcp://HOST:PORT\"")
+    dask = os.environ.get("KINDPACE_DASK") or engine.get("dask") or None
+    if dask is not None and not re.fullmatch(r"(tcp|tls|inproc|ws|wss)://\S+", str(dask)):
+        raise ConfigError(f"{path}: dask must be a scheduler address like tcp://HOST:8786, not {dask!r}")
     nightly = str(values.get("nightly", "03:00"))
     if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", nightly):
         raise ConfigError(f"{path}: nightly must be a time of day as HH:MM, not {nightly!r}")
@@ -194,6 +204,7 @@ def load(config: str | None = None, store: str | None = None, athlete: str | Non
         gentle_week_runs=gentle_week_runs,
         athletes=tuple(sorted({home, *sections})),
         section=section,
+        dask=str(dask) if dask else None,
     )
 
 

@@ -140,14 +140,16 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(log: Path, timeout_s: float = 180.0) -> tuple[subprocess.Popen[bytes], str]:
-    """`prefect server start` on loopback; returns the process and its API URL once it is healthy."""
+def start_server(log: Path, timeout_s: float = 180.0,
+                 env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """`prefect server start` on loopback (in `env`, else this environment); returns the process and its API
+    URL once it is healthy."""
     port = _free_port()
     prefect = Path(sys.executable).with_name("prefect")
     cmd = [str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env)
     url = f"http://127.0.0.1:{port}/api"
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

@@ -10,8 +10,9 @@ import contextvars
 import hashlib
 import math
 import os
+from collections import deque
 from collections.abc import Callable, Container, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -139,8 +140,8 @@ def inputs(items: Iterable[str | tuple[str, str]]) -> Iterator[Input]:
     export of thousands of files is never in memory at once."""
     for item in items:
         path, source = (item, None) if isinstance(item, str) else item
-        if not archive.is_archive(path):
-            yield Input(path, source)
+        if not archive.is_archive(path):  # read where it is, from any working folder (a Dask worker's too)
+            yield Input(path, os.path.abspath(source or path))
             continue
         try:
             data = Path(source or path).read_bytes()
@@ -235,14 +236,16 @@ def _unstaged(norm: NormalizedActivity) -> NormalizedActivity:
 
 
 def read_batch(items: list[Input], known: Container[str], athlete_id: str, imported_at: datetime,
-               staging: Store | None = None, judging: verdicts.Context | None = None, *,
+               staging: Store | None = None, judging: verdicts.Context | None = None,
+               fit_decoder: str | None = None, *,
                decode: Callable[..., ParsedFile] = decode_and_normalize) -> list[ParsedFile]:
     """Stages 1 and 2 for one batch, across the import's process pool where one is open
     (pipeline/parallel.py): every input read, hashed and, unless imported before (in `known`), decoded and
     normalized (`decode`), in one step (`read_one`). A file whose reading kills its process is
-    quarantined (`_crashed`)."""
-    return map_ordered(read_one, items, known, athlete_id, imported_at, staging, default_decoder(), judging,
-                       decode, crashed=_crashed)
+    quarantined (`_crashed`). `fit_decoder`: the importing process's choice, for a batch read on a Dask
+    worker, whose environment is its own (None: this process's)."""
+    return map_ordered(read_one, items, known, athlete_id, imported_at, staging, fit_decoder or default_decoder(),
+                       judging, decode, crashed=_crashed)
 
 
 def read_one(item: Input, known: Container[str], athlete_id: str, imported_at: datetime, staging: Store | None,
@@ -601,11 +604,16 @@ def batched(stream: Iterable[Input], size: int, max_bytes: int = MAX_BATCH_BYTES
 
 @dataclass(frozen=True)
 class Stages:
-    """The three stages; the flow passes its Prefect tasks, tests and tools the plain functions."""
+    """The three stages; the flow passes its Prefect tasks, tests and tools the plain functions.
+
+    With `submit` (the read stage handed to a cluster: it returns a future), `ahead` batches are read on
+    the cluster while the one before them is written here, in order, one commit at a time."""
 
     read: Callable[..., list[ParsedFile]] = read_batch
     dedupe: Callable[..., list[Decision]] = dedupe_batch
     write: Callable[..., list[FileOutcome]] = write_batch
+    submit: Callable[..., Any] | None = None
+    ahead: int = 1
 
 
 def run_batches(
@@ -626,35 +634,45 @@ def run_batches(
             state.reset()
         now = now_utc()
 
-        staging = store if pool is not None else None  # workers write the tables; the writer renames them in
+        # workers (a pool's, a cluster's) write the tables; the writer renames them in
+        spread = pool is not None or stages.submit is not None
+        staging = store if spread else None
         store.clear_staging()
+        decoder = default_decoder()
 
-        def read(batch: list[Input]) -> Future[list[ParsedFile]]:
+        def read(batch: list[Input]) -> Any:
+            args: tuple[Any, ...] = (batch, state.imported_hashes(), athlete_id, now, staging,
+                                     None if early is None else early.ctx, decoder)
+            if stages.submit is not None:  # on the cluster
+                return stages.submit(*args)
             # in the thread `ahead`, in this flow run's context (Prefect's run context is a context variable)
-            return ahead.submit(contextvars.copy_context().run, stages.read, batch, state.imported_hashes(),
-                                athlete_id, now, staging, None if early is None else early.ctx)
+            return ahead.submit(contextvars.copy_context().run, stages.read, *args)
 
         in_flight: list[list[Input]] = []  # batches read or being read, not yet committed
 
-        def start(batch: list[Input]) -> Future[list[ParsedFile]]:
-            in_flight.append(batch)
-            return read(batch)
+        def start(batch: list[Input] | None) -> None:
+            if batch is not None:
+                in_flight.append(batch)
+                pending.append(read(batch))
 
+        # read ahead while writing: a cluster's batches, or the pool's next one; without either, one at a time
+        window = stages.ahead if stages.submit is not None else 1 if pool is not None else 0
         stream = batched(inputs(items), batch_size(len(items)))
+        pending: deque[Any] = deque()
         try:
-            pending = next((start(b) for b in stream), None)
-            while pending is not None:
-                parsed = pending.result()
+            start(next(stream, None))
+            while pending:
+                parsed = pending.popleft().result()
                 if early is not None:
                     for item in parsed:
                         early.given.update(item.early)
-                # with a pool, the next batch is read while this one is written; without, one after the other
-                pending = next((start(b) for b in stream), None) if pool is not None else None
+                while len(pending) < window and (batch := next(stream, None)) is not None:
+                    start(batch)
                 decisions = stages.dedupe(state, parsed, athlete_id, now)
                 outcomes.extend(stages.write(store, state, decisions))
                 in_flight.pop(0)
-                if pending is None and pool is None:
-                    pending = next((start(b) for b in stream), None)
+                if not pending:
+                    start(next(stream, None))
             if reset:
                 commit(store, state)  # an empty reimport still empties the tables
         except (StoreError, OSError) as exc:  # full, read-only, gone: what was committed stands, the rest waits

@@ -82,7 +82,7 @@ class Store:
     athletes share (originals)."""
 
     def __init__(self, root: str | os.PathLike[str], athlete: str = DEFAULT_ATHLETE) -> None:
-        self.root = Path(root).expanduser()
+        self.root = Path(root).expanduser().absolute()  # the same place from any working folder (a worker's)
         self.athlete = check_athlete(athlete)
         self.partition = f"athlete={athlete}"
 
