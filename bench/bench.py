@@ -31,6 +31,7 @@ import argparse
 import csv
 import io
 import json
+import math
 import os
 import shutil
 import statistics
@@ -319,6 +320,51 @@ def commands_section(store: Path) -> dict[str, float]:
     return out
 
 
+# --- 6. scale-out: a 20,000-file history here and on a 2-worker cluster; many athletes' nightly sync ----------
+
+
+def scale_section(files: list[Path], work: Path, athletes: tuple[int, int]) -> dict[str, Any]:
+    """`kindpace import` of the whole generated history on this machine, then with `--dask` on a local
+    2-worker cluster (bench/cluster.py: a Prefect server, a scheduler and two one-thread workers, each its
+    own process); then `kindpace sync --every-athlete` of a club whose every athlete has one new run in a
+    folder of their own, for two club sizes, so the start-up drops out of the difference: the nightly
+    cost of one athlete."""
+    from bench.cluster import local_cluster, reads_per_worker
+
+    folder = work / "scale-history"
+    folder.mkdir()
+    for f in files:
+        os.link(f, folder / f.name)
+    mb = sum(f.stat().st_size for f in files) / 1e6
+    out: dict[str, Any] = {"files": len(files), "mb": mb}
+    seconds, peak, done = cli("import", str(folder), "--store", str(work / "scale-local"), "--config", CONFIG,
+                              "--json")
+    out["local"] = {"seconds": seconds, "peak_mb": peak, "counts": json.loads(done.stdout)["counts"]}
+    with local_cluster(work / "cluster", workers=2) as cluster:
+        seconds, peak, done = cli("import", str(folder), "--store", str(work / "scale-dask"), "--config", CONFIG,
+                                  "--json", "--dask", cluster["address"], env=cluster["env"])
+        out["dask"] = {"seconds": seconds, "peak_mb_client": peak, "counts": json.loads(done.stdout)["counts"],
+                       "reads_per_worker": reads_per_worker(cluster["address"]), "workers": 2}
+    out["club"] = {}
+    for n in athletes:
+        club = work / f"club-{n}"
+        config = club / "kindpace.toml"
+        club.mkdir()
+        text = Path(CONFIG).read_text(encoding="utf-8")
+        for k in range(n):
+            source = club / f"a{k:05d}"
+            source.mkdir()
+            os.link(files[k], source / files[k].name)
+            text += f'\n[athletes.a{k:05d}]\n[[athletes.a{k:05d}.source]]\nkind = "folder"\npath = "{source}"\n'
+        config.write_text(text, encoding="utf-8")
+        seconds, peak, done = cli("sync", "--every-athlete", "--store", str(club / "store"), "--config", str(config),
+                                  "--json")
+        out["club"][n] = {"seconds": seconds, "peak_mb": peak, "counts": json.loads(done.stdout)["counts"]}
+    small, large = athletes
+    out["per_athlete_s"] = (out["club"][large]["seconds"] - out["club"][small]["seconds"]) / (large - small)
+    return out
+
+
 # --- report ----------------------------------------------------------------------------------------------
 
 
@@ -332,6 +378,10 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3, help="imports per measure (the median is kept)")
     parser.add_argument("--skip-decode", action="store_true", help="leave out the decode section (minutes)")
     parser.add_argument("--decode-only", action="store_true", help="only the decode section")
+    parser.add_argument("--scale", type=int, default=20_000, help="files in the scale-out history (section 6)")
+    parser.add_argument("--club", default="20,80", help="two club sizes for the nightly sync of many athletes")
+    parser.add_argument("--scale-only", action="store_true", help="only section 6 (scale-out)")
+    parser.add_argument("--skip-scale", action="store_true", help="leave out section 6 (about 10 minutes)")
     parser.add_argument("--json", default=str(ROOT / "bench" / "results.json"), help="where to write the numbers")
     args = parser.parse_args()
     from bench.history import corpus_runs, history
@@ -356,6 +406,8 @@ def main() -> int:
         Path(args.json).write_text(json.dumps(out, indent=2, default=str) + "\n", encoding="utf-8")
         print(f"\nwritten to {args.json}")
         return 0
+    if args.scale_only:
+        return _scale(args, out)
     with tempfile.TemporaryDirectory(prefix="kindpace-bench-") as tmp:
         work = Path(tmp)
         corpus = corpus_root()
@@ -396,8 +448,42 @@ def main() -> int:
               "(wall s)")
         for command, seconds in out["commands"].items():
             print(f"   kindpace {command:<14}{seconds:>6.2f}")
+    if not args.skip_scale:
+        return _scale(args, out)
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(out, indent=2, default=str) + "\n", encoding="utf-8")
+    print(f"\nwritten to {args.json}")
+    return 0
+
+
+def _scale(args: argparse.Namespace, out: dict[str, Any]) -> int:
+    from bench.history import history
+
+    club = tuple(int(n) for n in args.club.split(","))
+    assert len(club) == 2 and club[0] < club[1], "--club takes two sizes, the smaller first"
+    with tempfile.TemporaryDirectory(prefix="kindpace-bench-scale-") as tmp:
+        work = Path(tmp)
+        files = history(work / "history", args.scale)
+        s = out["scale"] = scale_section(files, work, (club[0], club[1]))
+    local, dask = s["local"], s["dask"]
+    print(f"\n6. scale-out: {s['files']} generated files ({s['mb']:.0f} MB), with start-up")
+    print(f"   this machine:           {local['seconds']:7.1f} s  {s['files'] / local['seconds']:6.1f} files/s  "
+          f"peak {local['peak_mb']:.0f} MB")
+    print(f"   2-worker Dask cluster:  {dask['seconds']:7.1f} s  {s['files'] / dask['seconds']:6.1f} files/s  "
+          f"(reads per worker {dask['reads_per_worker']}); ratio {local['seconds'] / dask['seconds']:.2f}")
+    for n, r in s["club"].items():
+        print(f"   nightly sync of {n} athletes, one new run each: {r['seconds']:.1f} s ({r['counts']})")
+    per = s["per_athlete_s"]
+    shards = math.ceil(10_000 * per / 3600)
+    s["estimate"] = {"runners": 10_000, "per_athlete_s": per, "sync_processes_for_one_hour": shards}
+    print(f"   one athlete's nightly sync costs {per:.2f} s (the difference of the two clubs): 10,000 runners "
+          f"take {10_000 * per / 3600:.1f} h in one sync process, so {shards} processes (--shard k/{shards}) "
+          "keep the night under one hour")
+    target = Path(args.json)
+    if args.scale_only and target.exists():  # the other sections' last numbers stay beside these
+        out = {**json.loads(target.read_text(encoding="utf-8")), "scale": s}
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(out, indent=2, default=str) + "\n", encoding="utf-8")
     print(f"\nwritten to {args.json}")
     return 0
 

@@ -256,15 +256,14 @@ def status_warnings(cfg: config_mod.Config) -> Any:
 
     store = Store(cfg.store, cfg.athlete)
     h = health(store, [(s.kind, s.path) for s in cfg.sources])
-    seen_file = store.private_dir() / "warnings-told"
-    told = set(seen_file.read_text(encoding="utf-8").splitlines()) if seen_file.exists() else set()
+    told = set((store.note("warnings-told") or "").splitlines()) - {""}
     now = {f"{code}: {message}" for code, message in h.warnings}
     if cfg.on_warning:
         for warning in sorted(now - told):
             subprocess.run(cfg.on_warning, shell=True, check=False, timeout=60,
                            env={**os.environ, "KINDPACE_WARNING": warning})
-    if seen_file.parent.is_dir() and now != told:
-        seen_file.write_text("\n".join(sorted(now)), encoding="utf-8")
+    if now != told and store.files.isdir(store.private_dir()):
+        store.set_note("warnings-told", "\n".join(sorted(now)))
     return h
 
 

@@ -55,6 +55,7 @@ from platformdirs import user_config_path, user_data_path
 
 from pipeline.athlete import DEFAULT_ATHLETE, check_athlete
 from pipeline.ceiling import PROFILE_FIELDS, ProfileError, ProfileVersion
+from pipeline.files import is_url
 
 APP = "kindpace"
 UNITS = ("metric", "imperial")
@@ -89,7 +90,7 @@ class Source:
 
 @dataclass(frozen=True)
 class Config:
-    store: Path
+    store: Path | str  # a folder, or a URL of object storage (s3://bucket/prefix)
     athlete: str = "me"
     path: Path = field(default_factory=default_config_path)  # the config file, whether it exists or not
     profiles: tuple[ProfileVersion, ...] = ()
@@ -191,7 +192,7 @@ def load(config: str | None = None, store: str | None = None, athlete: str | Non
     if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", nightly):
         raise ConfigError(f"{path}: nightly must be a time of day as HH:MM, not {nightly!r}")
     return Config(
-        store=Path(str(store_value)).expanduser(),
+        store=str(store_value) if is_url(str(store_value)) else Path(str(store_value)).expanduser(),
         athlete=str(athlete_value),
         path=path,
         profiles=profiles,
@@ -342,7 +343,7 @@ def machine_timezone() -> str:
     return "UTC"
 
 
-def config_template(store: Path, inbox: Path, timezone: str) -> str:
+def config_template(store: Path | str, inbox: Path, timezone: str) -> str:
     return f'''# kindpace configuration. Every setting is optional; see the README.
 store = "{store}"        # the Parquet store
 athlete = "me"
@@ -365,7 +366,7 @@ path = "{inbox}"
 '''
 
 
-def write_new_config(path: Path, store: Path, inbox: Path, timezone: str) -> None:
+def write_new_config(path: Path, store: Path | str, inbox: Path, timezone: str) -> None:
     if path.exists():
         raise ConfigError(f"{path}: a config is already there; edit it, or remove it first")
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -103,8 +103,8 @@ def unmerge(store: Store, athlete_id: str, activity: dict[str, Any]) -> Amended:
         again = []
         for sha in others:  # the ledger forgets them, so that the import below reads them as new files
             entry = state.ledger.pop(sha, None)
-            if entry is not None and store.original_path(sha).exists():
-                again.append((entry["path"], str(store.original_path(sha))))
+            if entry is not None and store.has_original(sha):
+                again.append((entry["path"], store.original_source(sha)))
         commit(store, state)
     report = run_batches(store, again, athlete_id)
     new_ids = sorted({i for f in report["files"] for i in f["activity_ids"]} - {aid})

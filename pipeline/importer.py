@@ -15,7 +15,7 @@ from collections.abc import Callable, Container, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import pyarrow as pa
@@ -26,6 +26,7 @@ from connectors.base import KindpaceError
 from connectors.fit import default_decoder
 from pipeline import parallel, verdicts
 from pipeline.corrections import Corrections, StravaLabels, label_rows, member_label, strava_labels
+from pipeline.files import is_url, read_source
 from pipeline.normalize import NormalizedActivity, activity_table, normalize
 from pipeline.parallel import map_ordered
 from pipeline.store import PER_ACTIVITY, Store, StoreError
@@ -141,10 +142,10 @@ def inputs(items: Iterable[str | tuple[str, str]]) -> Iterator[Input]:
     for item in items:
         path, source = (item, None) if isinstance(item, str) else item
         if not archive.is_archive(path):  # read where it is, from any working folder (a Dask worker's too)
-            yield Input(path, os.path.abspath(source or path))
+            yield Input(path, source if source and is_url(source) else os.path.abspath(source or path))
             continue
         try:
-            data = Path(source or path).read_bytes()
+            data = read_source(source or path)
         except OSError as exc:  # vanished or unreadable: accounted for, not fatal, read again next time
             yield Input(path, error=unreadable(path, exc))
             continue
@@ -191,7 +192,7 @@ def read_input(item: Input) -> ParsedFile:
         sha = hashlib.sha256(data).hexdigest() if data else ""
         return ParsedFile(item.path, sha, len(data), data, error=item.error)
     try:
-        data = item.data if item.data is not None else Path(item.source or item.path).read_bytes()
+        data = item.data if item.data is not None else read_source(item.source or item.path)
     except OSError as exc:  # vanished or unreadable: accounted for, not fatal, read again next time
         return ParsedFile(item.path, "", 0, b"", error=unreadable(item.path, exc))
     return ParsedFile(item.path, hashlib.sha256(data).hexdigest(), len(data), data, labels=item.labels)
@@ -378,7 +379,7 @@ class StoreState:
         """Forget everything derived from the originals (for a reimport); skipped files have none, keep them."""
         self.activities.clear()
         self._by_start.clear()
-        self.ledger = {sha: row for sha, row in self.ledger.items() if not self.store.original_path(sha).exists()}
+        self.ledger = {sha: row for sha, row in self.ledger.items() if not self.store.has_original(sha)}
 
     def match(self, activity: dict[str, Any]) -> dict[str, Any] | None:
         """The stored activity that is the same run, if any (the closest start wins); never one the runner
@@ -541,7 +542,7 @@ def write_batch(store: Store, state: StoreState, decisions: list[Decision]) -> l
     """Write one batch: the originals first, then one commit of the tables and the batch's staged
     per-activity files together (Store.commit)."""
     changed = False
-    moves: list[tuple[str | None, Path]] = []  # staged per-activity files, moved in by the commit
+    moves: list[tuple[str | None, PurePath]] = []  # staged per-activity files, moved in by the commit
     for decision in decisions:
         parsed = decision.parsed
         if decision.keep_original and parsed.sha256:
@@ -559,11 +560,11 @@ def write_batch(store: Store, state: StoreState, decisions: list[Decision]) -> l
         leftovers = [path for norm in decision.parsed.normalized for path in (norm.staged or {}).values()]
         for path in [*leftovers, decision.parsed.original]:
             if path:
-                Path(path).unlink(missing_ok=True)
+                store.discard(path)
     return [d.outcome for d in decisions]
 
 
-def commit(store: Store, state: StoreState, moves: list[tuple[str | None, Path]] | None = None) -> None:
+def commit(store: Store, state: StoreState, moves: list[tuple[str | None, PurePath]] | None = None) -> None:
     rows = sorted(state.activities.values(), key=lambda r: (r["start_time"], r["activity_id"]))
     ledger = sorted(state.ledger.values(), key=lambda r: (r["imported_at"], r["path"]))
     tables = {"activities": activity_table(rows), "imports": pa.Table.from_pylist(ledger, schema=IMPORTS)}
@@ -713,8 +714,7 @@ def _expected_files(items: list[Any]) -> int:
 def originals_in_order(store: Store) -> list[tuple[str, str]]:
     """(path as first given, kept original) for every file the store kept, in the order first seen."""
     ledger = sorted(store.read("imports").to_pylist(), key=lambda r: (r["imported_at"], r["path"]))
-    return [(r["path"], str(store.original_path(r["sha256"]))) for r in ledger
-            if store.original_path(r["sha256"]).exists()]
+    return [(r["path"], store.original_source(r["sha256"])) for r in ledger if store.has_original(r["sha256"])]
 
 
 def count(outcomes: list[FileOutcome]) -> dict[str, int]:

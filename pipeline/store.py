@@ -23,10 +23,14 @@ athletes' folders when filtered by it; each file still carries every column of i
     STORE/.athletes/athlete=ID/staging/               files import workers wrote, until adopted
     STORE/.athletes/athlete=ID/lock, commit.json      the one writer of that athlete's partition, its journal
 
+STORE is a folder, or a URL of any filesystem fsspec knows (`s3://bucket/prefix`: pipeline/files.py).
+
 Atomicity: a file is written under a temporary name that no reader matches (`.name.tmp`, or a file in the
 staging folder that an import worker wrote) and renamed into place, so no half-written file is ever
-visible. Per-activity files are written before the activities table names them, and files no activity
-names are swept at the next commit, so a crash leaves at most unreferenced files, never a half row.
+visible; on object storage, where a put is atomic and there is no rename, a single file is put in place
+and a "rename" is a copy then a delete, which the commit journal makes safe. Per-activity files are
+written before the activities table names them, and files no activity names are swept at the next
+commit, so a crash leaves at most unreferenced files, never a half row.
 
 Stores written before schema 2.0 kept one file per table for every athlete (STORE/activities/activities.parquet,
 STORE/records/<activity_id>.parquet); readers still see them, and the first writer moves them into the
@@ -44,7 +48,7 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -52,6 +56,7 @@ import pyarrow.parquet as pq
 
 from connectors.base import KindpaceError
 from pipeline.athlete import DEFAULT_ATHLETE, check_athlete
+from pipeline.files import Files, files_for
 from schemas.tables import SCHEMA_VERSION, TABLES
 
 PER_ACTIVITY = ("records", "laps", "developer_fields")
@@ -78,63 +83,77 @@ def _dictionary_columns(schema: pa.Schema) -> list[str]:
 
 
 class Store:
-    """One athlete's partition of the store at `root` (every read and write goes to it), and the files all
-    athletes share (originals)."""
+    """One athlete's partition of the store at `root` (a folder or a URL; every read and write goes to the
+    partition), and the files all athletes share (originals)."""
 
-    def __init__(self, root: str | os.PathLike[str], athlete: str = DEFAULT_ATHLETE) -> None:
-        self.root = Path(root).expanduser().absolute()  # the same place from any working folder (a worker's)
+    def __init__(self, root: str | os.PathLike[str] | Files, athlete: str = DEFAULT_ATHLETE) -> None:
+        self.files = root if isinstance(root, Files) else files_for(root)
+        self.root: PurePath = self.files.root  # a Path on this machine; a path inside the filesystem otherwise
         self.athlete = check_athlete(athlete)
         self.partition = f"athlete={athlete}"
 
+    def __str__(self) -> str:
+        return self.files.url
+
     def of(self, athlete: str) -> Store:
         """The same store, another athlete's partition."""
-        return Store(self.root, athlete)
+        return Store(self.files, athlete)
 
     def athletes(self) -> list[str]:
         """Every athlete with anything stored (the partitions of the ledger and the activities)."""
         found = {p.name.removeprefix("athlete=") for table in ("imports", "activities", "sync_runs")
-                 for p in (self.root / table).glob("athlete=*") if p.is_dir()}
+                 for p in self.files.listdir(self.root / table) if p.name.startswith("athlete=")}
         if self._legacy():
-            found |= {r for t in ("imports", "activities") for r in _legacy_column(self.root / t / f"{t}.parquet")}
+            found |= {r for t in ("imports", "activities") for r in self._legacy_column(self.root / t / f"{t}.parquet")}
         return sorted(found)
 
     # --- layout ------------------------------------------------------------------------------------
 
-    def table_dir(self, table: str) -> Path:
+    def table_dir(self, table: str) -> PurePath:
         if table not in TABLES:
             raise KeyError(table)
         return self.root / table / self.partition
 
-    def private_dir(self) -> Path:
+    def private_dir(self) -> PurePath:
         """This athlete's lock, commit journal and staging folder: no reader looks here."""
         return self.root / ".athletes" / self.partition
 
-    def table_file(self, table: str, activity_id: str | None = None) -> Path:
+    def table_file(self, table: str, activity_id: str | None = None) -> PurePath:
         if table in WHOLE:
             return self.table_dir(table) / f"{table}.parquet"
         if activity_id is None:
             raise ValueError(f"{table} is stored per activity")
         return self.table_dir(table) / f"{activity_id}.parquet"
 
-    def original_path(self, sha256: str) -> Path:
+    def original_path(self, sha256: str) -> PurePath:
         return self.root / "originals" / sha256
+
+    def has_original(self, sha256: str) -> bool:
+        return self.files.exists(self.original_path(sha256))
+
+    def original_source(self, sha256: str) -> str:
+        """Where an input reads a kept original from: a path here, or a URL any worker can open."""
+        path = self.original_path(sha256)
+        return str(path) if self.files.local else f"{self.files.url.split('://')[0]}://{path}"
 
     def ensure(self) -> None:
         """Create the folders, or fail with a clear reason when the store is not writable."""
         try:
             for table in TABLES:
-                self.table_dir(table).mkdir(parents=True, exist_ok=True)
-            (self.root / "originals").mkdir(exist_ok=True)
-            self.staging_dir().mkdir(parents=True, exist_ok=True)
+                self.files.makedirs(self.table_dir(table))
+            self.files.makedirs(self.root / "originals")
+            self.files.makedirs(self.staging_dir())
             probe = self.root / f".probe-{uuid.uuid4().hex}"
-            probe.write_bytes(b"")
-            probe.unlink()
+            self.files.write_bytes(probe, b"")
+            self.files.remove(probe)
         except OSError as exc:
-            raise StoreError(f"store {self.root} is not writable: {exc.strerror or exc}") from exc
+            raise StoreError(f"store {self} is not writable: {exc.strerror or exc}") from exc
 
     # --- writing ------------------------------------------------------------------------------------
 
-    def _write(self, table: str, data: pa.Table, path: Path) -> None:
+    def _write(self, table: str, data: pa.Table, path: PurePath, in_place: bool = False) -> None:
+        """One file written whole: under a temporary name then renamed, or (`in_place`, where the
+        filesystem's put is atomic or nobody reads the name yet) put there directly."""
         schema = TABLES[table]
         if not data.schema.equals(schema):
             data = data.cast(schema)  # raises when a column is missing or does not convert
@@ -144,26 +163,29 @@ class Store:
         data = data.replace_schema_metadata(
             {"kindpace.table": table, "kindpace.schema_version": SCHEMA_VERSION}
         )
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+        direct = in_place or self.files.put_is_atomic()
+        tmp = path if direct else path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
         try:
             # dictionary encoding where values repeat (ids, names, flags); not for the measurements, where
             # it costs time and space (a run's records: 1.8 -> 1.2 ms to write, 54 -> 37 KB)
-            pq.write_table(data, tmp, compression="zstd", use_dictionary=_dictionary_columns(schema))
-            os.replace(tmp, path)
+            self.files.write_parquet(data, tmp, compression="zstd", use_dictionary=_dictionary_columns(schema))
+            if not direct:
+                self.files.replace(tmp, path)
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
+            if not direct:
+                self.files.remove(tmp)
             raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
     def write_activity_table(self, table: str, activity_id: str, data: pa.Table) -> None:
         path = self.table_file(table, activity_id)
         if data.num_rows == 0:
-            path.unlink(missing_ok=True)
+            self.files.remove(path)
             return
         self._write(table, data, path)
 
     # --- staging: per-activity files written by pool workers, adopted (renamed in) by the writer ----------
 
-    def staging_dir(self) -> Path:
+    def staging_dir(self) -> PurePath:
         return self.private_dir() / "staging"
 
     def stage(self, table: str, data: pa.Table) -> str | None:
@@ -171,15 +193,18 @@ class Store:
         if data.num_rows == 0:
             return None
         path = self.staging_dir() / f"{table}-{uuid.uuid4().hex}.parquet"
-        self._write(table, data, path)
+        self._write(table, data, path, in_place=True)
         return str(path)
 
     def clear_staging(self) -> None:
         """Staged files no writer adopted (duplicates, or a crash's leftovers): only the lock holder calls it."""
-        folder = self.staging_dir()
-        folder.mkdir(exist_ok=True)
-        for path in folder.iterdir():
-            path.unlink(missing_ok=True)
+        self.files.makedirs(self.staging_dir())
+        for path in self.files.listdir(self.staging_dir()):
+            self.files.remove(path)
+
+    def discard(self, staged: str) -> None:
+        """A staged file no commit took."""
+        self.files.remove(staged)
 
     def replace_table(self, table: str, data: pa.Table) -> None:
         """One whole table replaced (a rename: atomic on its own); several together: `commit`."""
@@ -187,73 +212,72 @@ class Store:
 
     # --- commits: several whole tables replaced at once, or none of them -----------------------------
 
-    def _journal(self) -> Path:
+    def _journal(self) -> PurePath:
         return self.private_dir() / "commit.json"
 
-    def commit(self, tables: dict[str, pa.Table], moves: Iterable[tuple[str | None, Path]] = ()) -> None:
+    def commit(self, tables: dict[str, pa.Table], moves: Iterable[tuple[str | None, PurePath]] = ()) -> None:
         """Replace whole tables, and move staged per-activity files in (`moves`: (staged file, its place);
         None: remove the place), together: each table is written beside its file first, then a journal
         naming every rename is put in place (a rename too), then the renames are made and the journal
         removed. A writer killed before the journal leaves only files no reader looks at; after it, `recover`
         (the next writer, as it takes the lock) makes the rest of the renames. So the ledger never disagrees
         with the activities it names, and no reader meets a run's samples without its activity for longer
-        than the next writer takes to start."""
+        than the next writer takes to start. (On object storage a rename is a copy then a delete: repeating
+        one the kill cut short is harmless, since its source is deleted only after the copy.)"""
         staged: list[tuple[str | None, str]] = [(src, str(dst)) for src, dst in moves]
         written: list[str] = []
         try:
             for table, data in tables.items():
                 final = self.table_file(table)
                 tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.commit")
-                self._write(table, data, tmp)
+                self._write(table, data, tmp, in_place=True)
                 written.append(str(tmp))
                 staged.append((str(tmp), str(final)))
             if len(staged) > 1:
                 journal_tmp = self._journal().with_suffix(".tmp")
-                journal_tmp.write_text(json.dumps(staged), encoding="utf-8")
-                os.replace(journal_tmp, self._journal())
+                self.files.write_bytes(journal_tmp, json.dumps(staged).encode())
+                self.files.replace(journal_tmp, self._journal())
             self._rename(staged)
-            self._journal().unlink(missing_ok=True)
+            self.files.remove(self._journal())
         except OSError as exc:
             for leftover in written:
-                Path(leftover).unlink(missing_ok=True)
-            raise StoreError(f"cannot write the tables {', '.join(tables)} of {self.root}: "
+                self.files.remove(leftover)
+            raise StoreError(f"cannot write the tables {', '.join(tables)} of {self}: "
                              f"{exc.strerror or exc}") from exc
 
-    @staticmethod
-    def _rename(staged: list[tuple[str | None, str]]) -> None:
+    def _rename(self, staged: list[tuple[str | None, str]]) -> None:
         for src, dst in staged:
             if src is None:
-                Path(dst).unlink(missing_ok=True)
-            elif Path(src).exists():  # on recovery, some were renamed before the kill
-                os.replace(src, dst)
+                self.files.remove(dst)
+            elif self.files.exists(PurePath(src)):  # on recovery, some were renamed before the kill
+                self.files.replace(src, dst)
 
     def recover(self) -> None:
         """Finish a commit a killed writer left half done (see `commit`), and drop the whole tables' files it
         left half written."""
         self._recover_journal(self._journal())
         for table in WHOLE:
-            folder = self.table_dir(table)
-            if folder.exists():
-                for path in [*folder.glob(".*.commit"), *folder.glob(".*.tmp")]:
-                    path.unlink(missing_ok=True)
+            for path in self.files.listdir(self.table_dir(table)):
+                if path.name.startswith(".") and path.name.endswith((".commit", ".tmp")):
+                    self.files.remove(path)
 
-    def _recover_journal(self, journal: Path) -> None:
-        if journal.exists():
+    def _recover_journal(self, journal: PurePath) -> None:
+        if self.files.exists(journal):
             try:
-                staged = json.loads(journal.read_text(encoding="utf-8"))
+                staged = json.loads(self.files.read_bytes(journal))
             except ValueError:  # killed while writing the journal itself: it never counted
                 staged = []
             self._rename(staged)
-            journal.unlink()
-        journal.with_suffix(".tmp").unlink(missing_ok=True)
+            self.files.remove(journal)
+        self.files.remove(journal.with_suffix(".tmp"))
 
     def stage_original(self, data: bytes) -> str:
         """An input's bytes written under a name no reader looks at (by a pool worker), for adopt_original."""
         path = self.staging_dir() / f"original-{uuid.uuid4().hex}"
         try:
-            path.write_bytes(data)
+            self.files.write_bytes(path, data)
         except OSError as exc:
-            path.unlink(missing_ok=True)
+            self.files.remove(path)
             raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
         return str(path)
 
@@ -261,83 +285,107 @@ class Store:
         """A staged original renamed into place (dropped where the store keeps these bytes already)."""
         path = self.original_path(sha256)
         try:
-            if path.exists():
-                Path(staged).unlink(missing_ok=True)
+            if self.files.exists(path):
+                self.files.remove(staged)
             else:
-                os.replace(staged, path)
+                self.files.replace(staged, path)
         except OSError as exc:
             raise StoreError(f"cannot keep the original {path}: {exc.strerror or exc}") from exc
 
     def put_original(self, sha256: str, data: bytes) -> None:
         path = self.original_path(sha256)
-        if path.exists():
+        if self.files.exists(path):
             return
-        tmp = path.with_name(f".{sha256}.{uuid.uuid4().hex[:8]}.tmp")  # two athletes' writers may race
+        direct = self.files.put_is_atomic()
+        tmp = path if direct else path.with_name(f".{sha256}.{uuid.uuid4().hex[:8]}.tmp")  # two writers may race
         try:
-            tmp.write_bytes(data)
-            os.replace(tmp, path)
+            self.files.write_bytes(tmp, data)
+            if not direct:
+                self.files.replace(tmp, path)
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
+            if not direct:
+                self.files.remove(tmp)
             raise StoreError(f"cannot keep the original {path}: {exc.strerror or exc}") from exc
+
+    def read_original(self, sha256: str) -> bytes:
+        return self.files.read_bytes(self.original_path(sha256))
 
     def remove_activity(self, activity_id: str) -> None:
         for table in PER_ACTIVITY:
-            self.table_file(table, activity_id).unlink(missing_ok=True)
+            self.files.remove(self.table_file(table, activity_id))
 
     def sweep(self, keep: set[str]) -> int:
         """Remove per-activity files and temporary files no committed activity names (crash leftovers)."""
         removed = 0
         for table in PER_ACTIVITY:
-            folder = self.table_dir(table)
-            if not folder.exists():
-                continue
-            for path in folder.iterdir():
+            for path in self.files.listdir(self.table_dir(table)):
                 stale_tmp = path.name.endswith(".tmp")
                 orphan = path.suffix == ".parquet" and path.stem not in keep
                 if stale_tmp or orphan:
-                    path.unlink(missing_ok=True)
+                    self.files.remove(path)
                     removed += 1
         return removed
+
+    # --- small notes of the athlete's own (what `kindpace status` told already) ------------------------
+
+    def note(self, name: str) -> str | None:
+        path = self.private_dir() / name
+        return self.files.read_bytes(path).decode("utf-8") if self.files.exists(path) else None
+
+    def set_note(self, name: str, text: str) -> None:
+        self.files.write_bytes(self.private_dir() / name, text.encode("utf-8"))
 
     # --- reading ------------------------------------------------------------------------------------
 
     def read(self, table: str) -> pa.Table:
         """This athlete's whole table, with exactly its declared schema (empty when nothing is stored yet)."""
         schema = TABLES[table]
-        folder = self.table_dir(table)
-        files = sorted(folder.glob("*.parquet")) if folder.exists() else []
+        files = [p for p in self.files.listdir(self.table_dir(table))
+                 if p.suffix == ".parquet" and not p.name.startswith(".")]
         if not files:
             return self._legacy_rows(table)
-        parts = [pq.read_table(f, schema=schema) for f in files]
+        parts = [self.files.read_parquet(f, schema=schema) for f in files]
         return pa.concat_tables(parts).replace_schema_metadata(None)
 
     def read_activity(self, table: str, activity_id: str) -> pa.Table:
         path = self.table_file(table, activity_id)
-        if not path.exists():
-            path = self.root / table / f"{activity_id}.parquet"  # a store not migrated yet
-            if not path.exists():
-                return TABLES[table].empty_table()
-        return pq.read_table(path, schema=TABLES[table]).replace_schema_metadata(None)
+        try:
+            return self.files.read_parquet(path, schema=TABLES[table]).replace_schema_metadata(None)
+        except FileNotFoundError:
+            pass
+        legacy = self.root / table / f"{activity_id}.parquet"  # a store not migrated yet
+        if self.files.local and self.files.exists(legacy):
+            return self.files.read_parquet(legacy, schema=TABLES[table]).replace_schema_metadata(None)
+        return TABLES[table].empty_table()
 
-    # --- stores written before partitions (schema < 2.0) ------------------------------------------------
+    # --- stores written before partitions (schema < 2.0; only ever on a local disk) ------------------------
 
     def _legacy(self) -> bool:
         """Whether the store still holds files of the layout before partitions."""
-        return (self.root / ".commit.json").exists() or any(
-            (self.root / table / f"{table}.parquet").exists() for table in WHOLE) or any(
-            next((self.root / table).glob("*.parquet"), None) is not None for table in PER_ACTIVITY)
+        if not self.files.local:
+            return False
+        root = Path(self.root)
+        return (root / ".commit.json").exists() or any(
+            (root / table / f"{table}.parquet").exists() for table in WHOLE) or any(
+            next((root / table).glob("*.parquet"), None) is not None for table in PER_ACTIVITY)
 
     def _legacy_rows(self, table: str) -> pa.Table:
         """This athlete's rows of a table not moved into its partition yet (all rows where the table does not
         name the athlete: a store before partitions held one runner's syncs)."""
         schema = TABLES[table]
-        path = self.root / table / f"{table}.parquet"
-        if table not in WHOLE or not path.exists():
+        path = Path(self.root) / table / f"{table}.parquet"
+        if table not in WHOLE or not self.files.local or not path.exists():
             return schema.empty_table()
         data = pq.read_table(path, schema=schema).replace_schema_metadata(None)
         if "athlete_id" in schema.names:
             data = data.filter(pc.equal(data["athlete_id"], self.athlete))
         return data
+
+    @staticmethod
+    def _legacy_column(path: PurePath) -> set[str]:
+        if not os.path.exists(path):
+            return set()
+        return set(pq.read_table(path, columns=["athlete_id"])["athlete_id"].to_pylist())
 
     def migrate(self) -> bool:
         """Move a store written before partitions into them, under the whole store's lock (STORE/.lock, the
@@ -347,14 +395,15 @@ class Store:
         nothing and readers see each table whole in the old place or the new one. True where it moved any."""
         if not self._legacy():
             return False
-        with self._locked(self.root / ".lock", lock_wait_s()):
+        root = Path(self.root)
+        with self._locked(root / ".lock", lock_wait_s()):
             if not self._legacy():  # another writer did it while this one waited
                 return False
-            self._recover_journal(self.root / ".commit.json")
+            self._recover_journal(root / ".commit.json")
             owner: dict[str, str] = {}
             for table in WHOLE:
-                path = self.root / table / f"{table}.parquet"
-                for leftover in [*(self.root / table).glob(".*.commit"), *(self.root / table).glob(".*.tmp")]:
+                path = root / table / f"{table}.parquet"
+                for leftover in [*(root / table).glob(".*.commit"), *(root / table).glob(".*.tmp")]:
                     leftover.unlink(missing_ok=True)
                 if not path.exists():
                     continue
@@ -367,15 +416,15 @@ class Store:
                     if table == "activities":
                         owner.update(dict.fromkeys(part["activity_id"].to_pylist(), athlete))
             for table in PER_ACTIVITY:
-                for path in list((self.root / table).glob("*.parquet")):
+                for path in list((root / table).glob("*.parquet")):
                     if path.stem in owner:
                         os.replace(path, self.of(owner[path.stem]).table_file(table, path.stem))
                     else:  # named by no activity: a crash's leftover, which the old sweep removed too
                         path.unlink(missing_ok=True)
-            for leftover in (self.root / ".staging").glob("*"):
+            for leftover in (root / ".staging").glob("*"):
                 leftover.unlink(missing_ok=True)
             for table in WHOLE:
-                (self.root / table / f"{table}.parquet").unlink(missing_ok=True)
+                (root / table / f"{table}.parquet").unlink(missing_ok=True)
         return True
 
     # --- the one writer -----------------------------------------------------------------------------
@@ -384,10 +433,12 @@ class Store:
     def writer_lock(self, wait_s: float | None = None) -> Iterator[None]:
         """Hold this athlete's exclusive lock (other athletes' writers go on); the OS drops it when a holder
         dies, so a crashed writer's lock is taken over at once. Waits up to `wait_s` (default
-        `lock_wait_s()`), then raises StoreLocked. A store of the layout before partitions is moved first."""
+        `lock_wait_s()`), then raises StoreLocked. A store of the layout before partitions is moved first.
+        (On object storage the lock is a file on this machine: pipeline/files.py.)"""
         self.ensure()
         self.migrate()
-        with self._locked(self.private_dir() / "lock", lock_wait_s() if wait_s is None else wait_s):
+        lock = self.files.lock_path(f".athletes/{self.partition}/lock")
+        with self._locked(lock, lock_wait_s() if wait_s is None else wait_s):
             self.recover()  # a writer killed mid-commit: its commit is finished before anything else
             yield
 
@@ -402,10 +453,10 @@ class Store:
                     break
                 except OSError as exc:
                     if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                        raise StoreError(f"store {self.root}: cannot lock: {exc}") from exc
+                        raise StoreError(f"store {self}: cannot lock: {exc}") from exc
                     if time.monotonic() > deadline:
                         holder = path.read_text(encoding="utf-8", errors="replace").strip() or "an unknown process"
-                        raise StoreLocked(f"store {self.root} is locked by another writer ({holder})") from exc
+                        raise StoreLocked(f"store {self} is locked by another writer ({holder})") from exc
                     time.sleep(0.2)
             handle.seek(0)
             handle.truncate()
@@ -414,7 +465,3 @@ class Store:
             yield
         finally:
             handle.close()
-
-
-def _legacy_column(path: Path) -> set[str]:
-    return set(pq.read_table(path, columns=["athlete_id"])["athlete_id"].to_pylist()) if path.exists() else set()

@@ -23,7 +23,7 @@ def local_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
 
 
-def contents(root: Path, killed: bool = False) -> dict[str, object]:
+def contents(root: Path | str, killed: bool = False) -> dict[str, object]:
     """Every table as sorted rows without the times of writing; per-activity tables by activity. Fails
     where the store holds an activity or a ledger row twice, or a per-activity file no activity names;
     `killed`: right after a writer was killed, where such files are allowed (the store's contract: a run's
@@ -38,12 +38,13 @@ def contents(root: Path, killed: bool = False) -> dict[str, object]:
     shas = [r["sha256"] for r in store.read("imports").to_pylist()]
     assert len(shas) == len(set(shas)), "a ledger row twice"
     for table in PER_ACTIVITY:
-        files = {p.stem for p in store.table_dir(table).glob("*.parquet")}
+        files = {p.stem for p in store.files.listdir(store.table_dir(table)) if p.suffix == ".parquet"}
         if killed:
             files &= set(ids)
         assert files <= set(ids), f"{table}: files no activity names"
         out[table] = {aid: store.read_activity(table, aid).to_pylist() for aid in sorted(files)}
-    out["originals"] = sorted(p.name for p in (root / "originals").iterdir() if not p.name.startswith("."))
+    out["originals"] = sorted(p.name for p in store.files.listdir(store.root / "originals")
+                              if not p.name.startswith("."))
     return out
 
 
