@@ -19,7 +19,7 @@ from prefect.utilities.annotations import quote
 
 from kindpace import config as config_mod
 from pipeline import importer, verdicts
-from pipeline.store import Store
+from pipeline.store import Store, StoreError
 from pipeline.sync import import_paths
 
 
@@ -147,15 +147,47 @@ def sync(sources: list[dict[str, str]], store_path: str, athlete_id: str = "me",
          dask: str | None = None) -> dict[str, Any]:
     """One incremental pass over the sources ({"kind", "path"}), then the verdicts; the import report
     plus what each source held and which could not be reached."""
+    result = _sync_one(sources, store_path, athlete_id, config_path, only_files, _stages(dask))
+    _artifact(result)
+    return result
+
+
+def _sync_one(sources: list[dict[str, str]], store_path: str, athlete_id: str, config_path: str | None,
+              only_files: list[str] | None, stages: importer.Stages) -> dict[str, Any]:
     from pipeline import sync as sync_mod
 
     specs = [sync_mod.SourceSpec(s["kind"], s["path"]) for s in sources]
     only = None if only_files is None else set(only_files)
     early = verdicts.Early(context(config_path, store_path, athlete_id))
     store = Store(store_path, athlete_id)
-    result = sync_mod.sync(store, specs, athlete_id, stages=_stages(dask), only=only, early=early).as_dict()
-    _artifact(result)
+    result = sync_mod.sync(store, specs, athlete_id, stages=stages, only=only, early=early).as_dict()
     result["verdicts"] = judge(store_path, athlete_id, config_path, early=_quoted(early))
+    return result
+
+
+@flow(name="sync-every-athlete")
+def sync_every_athlete(plan: list[dict[str, Any]], store_path: str, config_path: str | None = None,
+                       dask: str | None = None) -> dict[str, Any]:
+    """The nightly sync of a club: each athlete of `plan` ({"athlete", "sources"}) synced in turn into their
+    own partition, in one flow run (with `dask`, every athlete's batches are read on the cluster). An
+    athlete whose partition cannot be written (locked by another writer, the store full) is reported with
+    the reason and the others go on. Returns the counts over all, and each athlete's report."""
+    stages = _stages(dask)
+    reports: dict[str, dict[str, Any]] = {}
+    for entry in plan:
+        athlete = entry["athlete"]
+        try:
+            reports[athlete] = _sync_one(entry["sources"], store_path, athlete, config_path, None, stages)
+        except StoreError as exc:  # this athlete's partition: the next athlete's is another
+            report = getattr(exc, "report", {"counts": {}, "files": []})
+            reports[athlete] = dict(report, error=str(exc), verdicts=[])
+    counts: dict[str, int] = {}
+    for report in reports.values():
+        for outcome, n in report["counts"].items():
+            counts[outcome] = counts.get(outcome, 0) + n
+    result = {"counts": counts, "files": [f for r in reports.values() for f in r["files"]], "athletes": reports,
+              "failed": sorted(a for a, r in reports.items() if "error" in r)}
+    _artifact(result)
     return result
 
 

@@ -43,6 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p = sub.add_parser("sync", help="import what is new in every source (watch, folders, inbox)")
     p.add_argument("--json", action="store_true", help="the import report, plus what each source held")
+    p.add_argument("--every-athlete", action="store_true",
+                   help="every athlete of the config with sources, each into their own partition (a club's night)")
+    p.add_argument("--shard", metavar="K/N", default=None,
+                   help="with --every-athlete: only the K-th of N shares of the athletes (1/N to N/N; for N "
+                        "machines or processes syncing one club at once)")
     _wait(p)
     _common(p)
     p = sub.add_parser("status", help="is the sync working? last sync, sources, waiting files, warnings")
@@ -334,7 +339,7 @@ def _import(cfg: config_mod.Config, args: argparse.Namespace) -> int:
             discover(args.paths)
         Store(cfg.store, cfg.athlete).ensure()
         cfg.settings()  # a bad [gentleness] table is said before Prefect starts
-        from flows.import_flow import import_files, on_engine, recompute, reimport, sync
+        from flows.import_flow import import_files, on_engine, recompute, reimport, sync, sync_every_athlete
 
         dask = getattr(args, "dask", None) or cfg.dask
         if dask and not os.environ.get("PREFECT_API_URL"):
@@ -345,6 +350,11 @@ def _import(cfg: config_mod.Config, args: argparse.Namespace) -> int:
         if args.command == "import":
             report = on_engine(import_files, dask)(list(args.paths), str(cfg.store), cfg.athlete, config_path,
                                                    dask=dask)
+        elif args.command == "sync" and args.every_athlete:
+            plan = _club(cfg, args)
+            if plan is None:
+                return EXIT_USAGE
+            report = on_engine(sync_every_athlete, dask)(plan, str(cfg.store), config_path, dask=dask)
         elif args.command == "sync":
             if not cfg.sources:
                 print(f"kindpace: no sources in {cfg.path}: kindpace source add watch|folder|inbox PATH",
@@ -375,6 +385,8 @@ def _import(cfg: config_mod.Config, args: argparse.Namespace) -> int:
         return EXIT_FAILED
     if args.json:
         print(json.dumps(report, ensure_ascii=False, default=str))
+    elif "athletes" in report:
+        print(_club_summary(report, cfg))
     elif args.command == "recompute":
         from kindpace.runs import changes_text
 
@@ -389,7 +401,34 @@ def _import(cfg: config_mod.Config, args: argparse.Namespace) -> int:
                 held += f", {s['waiting']} waiting" + (" (gone during the sync)" if s.get("lost") else "")
             print(f"  {s['kind']} {s['path']}: {held}")
         print("\n" + changes_text(report["verdicts"], everything=False))
-    return EXIT_OK
+    return EXIT_FAILED if report.get("failed") else EXIT_OK
+
+
+def _club(cfg: config_mod.Config, args: argparse.Namespace) -> list[dict[str, Any]] | None:
+    """The athletes `sync --every-athlete` takes (this shard's), each with their sources; None after saying
+    what is wrong."""
+    share, shares = 1, 1
+    if args.shard:
+        k, _, n = args.shard.partition("/")
+        if not (k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n)):
+            print(f"kindpace: --shard {args.shard}: give K/N with 1 <= K <= N, like 2/4", file=sys.stderr)
+            return None
+        share, shares = int(k), int(n)
+    plan = config_mod.club(cfg, share, shares)
+    if not plan:
+        print(f"kindpace: no athlete in {cfg.path}{' (this shard)' if args.shard else ''} has a source: "
+              "kindpace --athlete ID source add watch|folder|inbox PATH", file=sys.stderr)
+        return None
+    return plan
+
+
+def _club_summary(report: dict[str, Any], cfg: config_mod.Config) -> str:
+    lines = [f"Store: {cfg.store}", "", f"{'athlete':<24}" + "".join(f"{k:>13}" for k in report["counts"])]
+    for athlete, r in report["athletes"].items():
+        lines.append(f"{athlete:<24}" + "".join(f"{r['counts'].get(k, 0):>13}" for k in report["counts"])
+                     + (f"   not synced: {r['error']}" if "error" in r else ""))
+    lines.append(f"{'all':<24}" + "".join(f"{n:>13}" for n in report["counts"].values()))
+    return "\n".join(lines)
 
 
 def _summary(report: dict[str, Any], cfg: config_mod.Config) -> str:

@@ -209,6 +209,22 @@ def load(config: str | None = None, store: str | None = None, athlete: str | Non
     )
 
 
+def club(cfg: Config, share: int = 1, shares: int = 1) -> list[dict[str, Any]]:
+    """Every athlete of the config with a source ({"athlete", "sources"}), or the `share`-th of `shares`
+    shares of them: a stable share (by a hash of the id), so adding an athlete moves no other one."""
+    import hashlib
+
+    plan = []
+    for athlete in cfg.athletes:
+        if int(hashlib.sha1(athlete.encode()).hexdigest(), 16) % shares != share - 1:
+            continue
+        theirs = load(str(cfg.path), str(cfg.store), athlete)
+        if theirs.sources:
+            sources = [{"kind": s.kind, "path": str(s.path)} for s in theirs.sources]
+            plan.append({"athlete": athlete, "sources": sources})
+    return plan
+
+
 def _athlete_sections(path: Path, raw: Any) -> dict[str, dict[str, Any]]:
     """The [athletes.ID] tables, checked: ids that can name a partition, settings an athlete can have."""
     if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):

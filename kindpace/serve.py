@@ -32,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from kindpace.config import Config, machine_timezone, user_data_dir
+from kindpace.config import Config, club, machine_timezone, user_data_dir
 
 SETTLE_S = 2.0
 POLL_S = 0.5
@@ -245,11 +245,21 @@ def _serve(cfg: Config) -> int:
     signal.signal(signal.SIGTERM, stop)
     print(f"Serving: a sync every night at {cfg.nightly} ({zone}); watching "
           f"{', '.join(map(str, inboxes)) or 'no inbox'}. Ctrl-C or SIGTERM stops.", flush=True)
+    nightly: Any = sync_flow
+    parameters: dict[str, Any] = {"sources": sources, "store_path": str(cfg.store), "athlete_id": cfg.athlete,
+                                  "config_path": config_path, "dask": cfg.dask}
+    if len(cfg.athletes) > 1:  # a club: every athlete with sources, each into their own partition
+        from flows.import_flow import sync_every_athlete
+
+        nightly = sync_every_athlete
+        parameters = {"plan": club(cfg), "store_path": str(cfg.store), "config_path": config_path, "dask": cfg.dask}
+    if cfg.dask:
+        from flows.import_flow import on_engine
+
+        nightly = on_engine(nightly, cfg.dask)
     try:
-        sync_flow.serve(name="nightly", schedules=[Cron(f"{int(minute)} {int(hour)} * * *", timezone=zone)],
-                        parameters={"sources": sources, "store_path": str(cfg.store), "athlete_id": cfg.athlete,
-                                    "config_path": config_path},
-                        global_limit=1, print_starting_message=False)
+        nightly.serve(name="nightly", schedules=[Cron(f"{int(minute)} {int(hour)} * * *", timezone=zone)],
+                      parameters=parameters, global_limit=1, print_starting_message=False)
     except KeyboardInterrupt:
         pass
     finally:

@@ -100,9 +100,10 @@ class Store:
         return Store(self.files, athlete)
 
     def athletes(self) -> list[str]:
-        """Every athlete with anything stored (the partitions of the ledger and the activities)."""
+        """Every athlete with anything stored (a ledger, activities or a sync in their partition)."""
         found = {p.name.removeprefix("athlete=") for table in ("imports", "activities", "sync_runs")
-                 for p in self.files.listdir(self.root / table) if p.name.startswith("athlete=")}
+                 for p in self.files.listdir(self.root / table) if p.name.startswith("athlete=")
+                 and any(f.suffix == ".parquet" for f in self.files.listdir(p))}
         if self._legacy():
             found |= {r for t in ("imports", "activities") for r in self._legacy_column(self.root / t / f"{t}.parquet")}
         return sorted(found)

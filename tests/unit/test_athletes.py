@@ -243,3 +243,42 @@ def test_rows_of_one_athlete_never_land_in_another_athletes_partition(tmp_path: 
     with pytest.raises(StoreError, match="rows of another athlete than me, not written"):
         run_batches(Store(tmp_path / "store"), discover([SAMPLES / "easy-run.fit"]), "ana")
     assert not list((tmp_path / "store").glob("*/*/*.parquet"))
+
+
+def test_a_clubs_night_syncs_every_athlete_into_their_partition_and_one_locked_athlete_stops_no_other(
+        tmp_path: Path, capsys):
+    runs = {"ana": ["easy-run.fit"], "ben": ["treadmill-run.fit"], "cy": ["phone-run.gpx", "harder-stretch-run.fit"]}
+    config = tmp_path / "club.toml"
+    text = (ROOT / "samples" / "kindpace.toml").read_text()
+    for athlete, names in runs.items():
+        (tmp_path / athlete).mkdir()
+        for name in names:
+            shutil.copy2(SAMPLES / name, tmp_path / athlete / name)
+        text += f'\n[athletes.{athlete}]\n[[athletes.{athlete}.source]]\nkind = "folder"\npath = "{tmp_path / athlete}"\n'
+    config.write_text(text)
+    store = tmp_path / "store"
+    common = ["--store", str(store), "--config", str(config), "--json", "--wait", "0.5"]
+
+    with Store(store, "ben").writer_lock():  # another writer holds ben's partition all night
+        assert main(["sync", "--every-athlete", *common]) == 1
+    night = json.loads(capsys.readouterr().out)
+    assert night["failed"] == ["ben"] and "locked by another writer" in night["athletes"]["ben"]["error"]
+    assert {a: r["counts"].get("imported", 0) for a, r in night["athletes"].items()} == {"ana": 1, "ben": 0, "cy": 2}
+    assert night["counts"]["imported"] == 3
+    assert sorted(Store(store).athletes()) == ["ana", "cy"]  # "me" has no source: not in the night
+
+    assert main(["sync", "--every-athlete", *common]) == 0  # the next night takes ben, and nothing twice
+    again = json.loads(capsys.readouterr().out)
+    assert {a: r["counts"]["imported"] for a, r in again["athletes"].items()} == {"ana": 0, "ben": 1, "cy": 0}
+    for athlete, names in runs.items():
+        assert Store(store, athlete).read("activities").num_rows == len(names)
+        assert sorted(Path(p).name for p in Store(store, athlete).read("imports")["path"].to_pylist()) == sorted(names)
+
+    # shards split the club: every athlete in exactly one of three
+    seen: list[str] = []
+    for k in (1, 2, 3):
+        code = main(["sync", "--every-athlete", "--shard", f"{k}/3", *common])
+        out = capsys.readouterr().out
+        seen += list(json.loads(out)["athletes"]) if code == 0 else []
+    assert sorted(seen) == ["ana", "ben", "cy"]
+    assert main(["sync", "--every-athlete", "--shard", "4/3", *common]) == 2
