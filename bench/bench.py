@@ -389,7 +389,7 @@ def main() -> int:
     cores = os.cpu_count()
     out: dict[str, Any] = {"cores": cores, "python": sys.version.split()[0]}
     print(f"kindpace bench: {cores} cores, Python {out['python']}")
-    if not args.skip_decode:
+    if not args.skip_decode and not args.scale_only:
         files = corpus_files(args.files)
         datas = [f.read_bytes() for f in files]
         out["decode"] = dict(decode_section(datas), files=len(files), mb=sum(map(len, datas)) / 1e6)
