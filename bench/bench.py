@@ -340,6 +340,18 @@ def scale_section(files: list[Path], work: Path, athletes: tuple[int, int]) -> d
     seconds, peak, done = cli("import", str(folder), "--store", str(work / "scale-local"), "--config", CONFIG,
                               "--json")
     out["local"] = {"seconds": seconds, "peak_mb": peak, "counts": json.loads(done.stdout)["counts"]}
+    # the night of an athlete with that whole history: one new run, synced into the large store and into an
+    # empty one; the difference is what the history costs a night
+    from bench.history import history
+
+    watch = work / "one-more"
+    history(watch, 1, first=len(files))
+    config = work / "one-more.toml"
+    config.write_text(Path(CONFIG).read_text(encoding="utf-8") + f'\n[[source]]\nkind = "folder"\npath = "{watch}"\n',
+                      encoding="utf-8")
+    heavy, _, _ = cli("sync", "--store", str(work / "scale-local"), "--config", str(config))
+    light, _, _ = cli("sync", "--store", str(work / "one-more-store"), "--config", str(config))
+    out["history_night_s"] = {"with_history": heavy, "empty_store": light, "history_runs": len(files)}
     with local_cluster(work / "cluster", workers=2) as cluster:
         seconds, peak, done = cli("import", str(folder), "--store", str(work / "scale-dask"), "--config", CONFIG,
                                   "--json", "--dask", cluster["address"], env=cluster["env"])
@@ -362,6 +374,8 @@ def scale_section(files: list[Path], work: Path, athletes: tuple[int, int]) -> d
         out["club"][n] = {"seconds": seconds, "peak_mb": peak, "counts": json.loads(done.stdout)["counts"]}
     small, large = athletes
     out["per_athlete_s"] = (out["club"][large]["seconds"] - out["club"][small]["seconds"]) / (large - small)
+    night = out["history_night_s"]
+    out["per_heavy_athlete_s"] = out["per_athlete_s"] + max(0.0, night["with_history"] - night["empty_store"])
     return out
 
 
@@ -473,12 +487,16 @@ def _scale(args: argparse.Namespace, out: dict[str, Any]) -> int:
           f"(reads per worker {dask['reads_per_worker']}); ratio {local['seconds'] / dask['seconds']:.2f}")
     for n, r in s["club"].items():
         print(f"   nightly sync of {n} athletes, one new run each: {r['seconds']:.1f} s ({r['counts']})")
-    per = s["per_athlete_s"]
-    shards = math.ceil(10_000 * per / 3600)
-    s["estimate"] = {"runners": 10_000, "per_athlete_s": per, "sync_processes_for_one_hour": shards}
-    print(f"   one athlete's nightly sync costs {per:.2f} s (the difference of the two clubs): 10,000 runners "
-          f"take {10_000 * per / 3600:.1f} h in one sync process, so {shards} processes (--shard k/{shards}) "
-          "keep the night under one hour")
+    night = s["history_night_s"]
+    print(f"   one new run for an athlete with {night['history_runs']} runs stored: {night['with_history']:.1f} s; "
+          f"into an empty store: {night['empty_store']:.1f} s")
+    per, heavy = s["per_athlete_s"], s["per_heavy_athlete_s"]
+    shards = math.ceil(10_000 * heavy / 3600)
+    s["estimate"] = {"runners": 10_000, "per_athlete_s": per, "per_heavy_athlete_s": heavy,
+                     "sync_processes_for_one_hour": shards}
+    print(f"   one athlete's night costs {per:.2f} s (the difference of the two clubs), {heavy:.2f} s with "
+          f"{night['history_runs']} runs stored: 10,000 such runners take {10_000 * heavy / 3600:.1f} h in one "
+          f"sync process, so {shards} process(es) (--shard k/{shards}) keep the night under one hour")
     target = Path(args.json)
     if args.scale_only and target.exists():  # the other sections' last numbers stay beside these
         out = {**json.loads(target.read_text(encoding="utf-8")), "scale": s}
