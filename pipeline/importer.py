@@ -636,8 +636,7 @@ def run_batches(
         now = now_utc()
 
         # workers (a pool's, a cluster's) write the tables; the writer renames them in
-        spread = pool is not None or stages.submit is not None
-        staging = store if spread else None
+        staging = store if pool is not None or stages.submit is not None else None
         store.clear_staging()
         decoder = default_decoder()
 
