@@ -19,7 +19,6 @@ from pathlib import Path, PurePath
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from connectors import DecodedActivity, InputError, Unavailable, UnsupportedFormat, archive, decode_file
 from connectors.base import KindpaceError
@@ -227,12 +226,11 @@ def _staged(store: Store, norm: NormalizedActivity) -> NormalizedActivity:
                    developer_fields=norm.developer_fields.schema.empty_table(), staged=staged)
 
 
-def _unstaged(norm: NormalizedActivity) -> NormalizedActivity:
+def _unstaged(store: Store, norm: NormalizedActivity) -> NormalizedActivity:
     """The tables back in memory (for the rare activity that is renamed on its way in)."""
     if norm.staged is None:
         return norm
-    tables = {name: pq.read_table(path).replace_schema_metadata(None) if path else getattr(norm, name)
-              for name, path in norm.staged.items()}
+    tables = {name: store.read_staged(path) if path else getattr(norm, name) for name, path in norm.staged.items()}
     return replace(norm, staged=None, **tables)
 
 
@@ -479,7 +477,8 @@ def _decide(state: StoreState, item: ParsedFile, athlete_id: str, now: datetime)
         keep_id = match["activity_id"]
         if richness(row) > richness(match):
             # The new file is richer: it takes over the activity (and its id); the old file becomes its duplicate.
-            replaced = _renamed(norm, keep_id, list(match["duplicate_sources"] or []) + [match["source_sha256"]])
+            sources = list(match["duplicate_sources"] or []) + [match["source_sha256"]]
+            replaced = _renamed(state.store, norm, keep_id, sources)
             replaced = state.corrections.apply_to(replaced)  # the corrections of the run it takes over
             _keep_labels(replaced.activity, match)
             state.put(replaced.activity)
@@ -523,8 +522,9 @@ def _keep_labels(kept: dict[str, Any], other: dict[str, Any]) -> None:
             kept[key] = other[key]
 
 
-def _renamed(norm: NormalizedActivity, activity_id: str, duplicate_sources: list[str]) -> NormalizedActivity:
-    norm = _unstaged(norm)
+def _renamed(store: Store, norm: NormalizedActivity, activity_id: str,
+             duplicate_sources: list[str]) -> NormalizedActivity:
+    norm = _unstaged(store, norm)
 
     def rekey(table: pa.Table) -> pa.Table:
         index = table.schema.get_field_index("activity_id")

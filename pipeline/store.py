@@ -203,6 +203,10 @@ class Store:
         for path in self.files.listdir(self.staging_dir()):
             self.files.remove(path)
 
+    def read_staged(self, staged: str) -> pa.Table:
+        """A staged per-activity table back in memory (an activity renamed on its way in)."""
+        return self.files.read_parquet(PurePath(staged)).replace_schema_metadata(None)
+
     def discard(self, staged: str) -> None:
         """A staged file no commit took."""
         self.files.remove(staged)

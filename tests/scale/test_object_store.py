@@ -23,6 +23,7 @@ from pipeline.importer import discover, run_batches
 from pipeline.store import Store
 from tests.conftest import SAMPLES
 from tests.reliability.common import CONFIG, KINDPACE, contents, local_env, rows_lost
+from tests.unit.test_import import _gpx_copy
 
 BIN = Path(sys.executable).parent
 BUCKET = "club"
@@ -77,6 +78,9 @@ def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 def test_a_store_on_object_storage_imports_syncs_and_exports_like_a_local_one(s3: dict[str, str], tmp_path: Path):
     runs = history(tmp_path / "runs", 3 * parallel.MIN_FILES)  # enough for the pool: its workers write to S3 too
+    # a GPX copy of the first run, read before it: the FIT then takes the activity over (its staged tables
+    # read back from the bucket and renamed)
+    (tmp_path / "runs" / "0000-copy.gpx").write_text(_gpx_copy(runs[0]))
     watch = tmp_path / "watch"
     watch.mkdir()
     config = tmp_path / "kindpace.toml"
@@ -96,7 +100,10 @@ def test_a_store_on_object_storage_imports_syncs_and_exports_like_a_local_one(s3
              *common, env=env)
         reports[name] = (imported["counts"], synced["counts"])
     assert reports["remote"] == reports["local"]
-    assert reports["local"][0]["imported"] == len(runs) + 5 and reports["local"][1]["duplicate"] == 2
+    assert reports["local"][0]["imported"] == len(runs) + 1 + 5  # the copy too: it was a run until the FIT came
+    assert reports["local"][1]["duplicate"] == 2
+    taken_over = [a for a in Store(remote).read("activities").to_pylist() if a["duplicate_sources"]]
+    assert len(taken_over) == 1 and taken_over[0]["source_path"].endswith(runs[0].name)
 
     expected, got = contents(tmp_path / "local"), contents(remote)
     assert rows_lost(expected, got) == 0 and rows_lost(got, expected) == 0
