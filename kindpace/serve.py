@@ -165,11 +165,15 @@ def start_server(log: Path, timeout_s: float = 180.0,
     raise RuntimeError(f"prefect server did not answer within {timeout_s:.0f} s; see {log}")
 
 
-def _last_sync(cfg: Config) -> datetime | None:
+def _last_sync(cfg: Config, athletes: list[str]) -> datetime | None:
+    """When the last good sync of these athletes finished (the earliest of theirs: the one most behind)."""
     from pipeline.store import Store
 
-    runs = [r for r in Store(cfg.store, cfg.athlete).read("sync_runs").to_pylist() if r["ok"]]
-    return max((r["finished_at"] for r in runs), default=None)
+    last = []
+    for athlete in athletes:
+        runs = [r for r in Store(cfg.store, athlete).read("sync_runs").to_pylist() if r["ok"]]
+        last.append(max((r["finished_at"] for r in runs), default=None))
+    return None if None in last or not last else min(t for t in last if t is not None)
 
 
 def serve(cfg: Config) -> int:
@@ -219,32 +223,6 @@ def _serve(cfg: Config) -> int:
         print(f"{datetime.now():%Y-%m-%d %H:%M:%S} inbox: {counts or 'nothing new'}", flush=True)
         check_health()
 
-    watcher = InboxWatcher(inboxes, import_dropped)
-    watcher.start()
-    last = _last_sync(cfg)
-    stopping = threading.Event()
-
-    def health_loop(catch_up: bool) -> None:
-        if catch_up:  # first the sync a long downtime calls for, so that its absence is no warning
-            try:
-                sync_flow(sources, str(cfg.store), cfg.athlete, config_path)
-            except Exception as exc:
-                print(f"{datetime.now():%Y-%m-%d %H:%M:%S} catch-up sync failed: {exc}", flush=True)
-        while not stopping.is_set():
-            check_health()
-            stopping.wait(HEALTH_EVERY.total_seconds())
-
-    catch_up = bool(sources) and (last is None or datetime.now(UTC) - last > CATCH_UP_AFTER)
-    threading.Thread(target=health_loop, args=(catch_up,), name="kindpace-health", daemon=True).start()
-    hour, minute = cfg.nightly.split(":")
-    zone = cfg.timezone or machine_timezone()
-
-    def stop(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-    print(f"Serving: a sync every night at {cfg.nightly} ({zone}); watching "
-          f"{', '.join(map(str, inboxes)) or 'no inbox'}. Ctrl-C or SIGTERM stops.", flush=True)
     nightly: Any = sync_flow
     parameters: dict[str, Any] = {"sources": sources, "store_path": str(cfg.store), "athlete_id": cfg.athlete,
                                   "config_path": config_path, "dask": cfg.dask}
@@ -257,6 +235,34 @@ def _serve(cfg: Config) -> int:
         from flows.import_flow import on_engine
 
         nightly = on_engine(nightly, cfg.dask)
+
+    watcher = InboxWatcher(inboxes, import_dropped)
+    watcher.start()
+    synced = [entry["athlete"] for entry in parameters["plan"]] if "plan" in parameters else [cfg.athlete]
+    last = _last_sync(cfg, synced)
+    stopping = threading.Event()
+
+    def health_loop(catch_up: bool) -> None:
+        if catch_up:  # first the sync a long downtime calls for (the night's, whole), so its absence is no warning
+            try:
+                nightly(**parameters)
+            except Exception as exc:
+                print(f"{datetime.now():%Y-%m-%d %H:%M:%S} catch-up sync failed: {exc}", flush=True)
+        while not stopping.is_set():
+            check_health()
+            stopping.wait(HEALTH_EVERY.total_seconds())
+
+    catch_up = bool(parameters.get("plan", sources)) and (last is None or datetime.now(UTC) - last > CATCH_UP_AFTER)
+    threading.Thread(target=health_loop, args=(catch_up,), name="kindpace-health", daemon=True).start()
+    hour, minute = cfg.nightly.split(":")
+    zone = cfg.timezone or machine_timezone()
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    print(f"Serving: a sync every night at {cfg.nightly} ({zone}); watching "
+          f"{', '.join(map(str, inboxes)) or 'no inbox'}. Ctrl-C or SIGTERM stops.", flush=True)
     try:
         nightly.serve(name="nightly", schedules=[Cron(f"{int(minute)} {int(hour)} * * *", timezone=zone)],
                       parameters=parameters, global_limit=1, print_starting_message=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 import tomllib
 from pathlib import Path
 
@@ -254,7 +255,8 @@ def test_a_clubs_night_syncs_every_athlete_into_their_partition_and_one_locked_a
         (tmp_path / athlete).mkdir()
         for name in names:
             shutil.copy2(SAMPLES / name, tmp_path / athlete / name)
-        text += f'\n[athletes.{athlete}]\n[[athletes.{athlete}.source]]\nkind = "folder"\npath = "{tmp_path / athlete}"\n'
+        text += (f'\n[athletes.{athlete}]\n[[athletes.{athlete}.source]]\n'
+                 f'kind = "folder"\npath = "{tmp_path / athlete}"\n')
     config.write_text(text)
     store = tmp_path / "store"
     common = ["--store", str(store), "--config", str(config), "--json", "--wait", "0.5"]
@@ -282,3 +284,21 @@ def test_a_clubs_night_syncs_every_athlete_into_their_partition_and_one_locked_a
         seen += list(json.loads(out)["athletes"]) if code == 0 else []
     assert sorted(seen) == ["ana", "ben", "cy"]
     assert main(["sync", "--every-athlete", "--shard", "4/3", *common]) == 2
+
+
+def test_serve_catches_up_a_club_by_the_athlete_most_behind(tmp_path: Path, monkeypatch):
+    from kindpace.serve import _last_sync
+    from pipeline.sync import SourceSpec, sync
+
+    monkeypatch.setenv("KINDPACE_WORKERS", "1")
+    config = tmp_path / "club.toml"
+    config.write_text(f'store = "{tmp_path / "store"}"\n[athletes.ana]\n[athletes.ben]\n')
+    cfg = config_mod.load(str(config))
+    (tmp_path / "watch").mkdir()
+    assert _last_sync(cfg, ["ana", "ben"]) is None
+    sync(Store(cfg.store, "ana"), [SourceSpec("folder", str(tmp_path / "watch"))], "ana")
+    assert _last_sync(cfg, ["ana", "ben"]) is None  # ben has never been synced: the night is owed
+    time.sleep(1.1)  # sync times are kept to the second
+    sync(Store(cfg.store, "ben"), [SourceSpec("folder", str(tmp_path / "watch"))], "ben")
+    finished = {a: Store(cfg.store, a).read("sync_runs")["finished_at"][0].as_py() for a in ("ana", "ben")}
+    assert _last_sync(cfg, ["ana", "ben"]) == finished["ana"] < finished["ben"]
