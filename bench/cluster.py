@@ -20,8 +20,9 @@ BIN = Path(sys.executable).parent
 @contextmanager
 def local_cluster(work: Path, workers: int = 2, base_env: dict[str, str] | None = None) -> Iterator[dict[str, Any]]:
     """Yields {"address": the scheduler's tcp:// address, "api_url": the Prefect server's API, "env": the
-    environment the cluster runs in (PREFECT_API_URL set: pass it to `kindpace ... --dask`)}. Each worker
-    has one thread and a working folder of its own; everything is stopped on exit."""
+    environment the cluster runs in (PREFECT_API_URL set: pass it to `kindpace ... --dask`), "workers": each
+    worker's process group}. Each worker has one thread and a working folder of its own; everything is
+    stopped on exit."""
     from distributed import Client
 
     from kindpace.serve import start_server
@@ -56,7 +57,7 @@ def local_cluster(work: Path, workers: int = 2, base_env: dict[str, str] | None 
             start(["worker", address, "--nthreads", "1", "--name", f"w{k}"], folder, f"worker-{k}.log")
         with Client(address, timeout="60s") as client:
             client.wait_for_workers(workers, timeout=120)
-        yield {"address": address, "api_url": url, "env": env}
+        yield {"address": address, "api_url": url, "env": env, "workers": [p.pid for p in procs[2:]]}
     finally:
         for proc in reversed(procs):
             try:

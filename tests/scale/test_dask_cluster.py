@@ -5,8 +5,11 @@ store a local import gives."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,8 @@ from typing import Any
 import pytest
 
 from bench.cluster import local_cluster, reads_per_worker
+from bench.history import history
+from pipeline.store import Store
 from tests.conftest import ROOT
 from tests.reliability.common import CONFIG, KINDPACE, contents, local_env, rows_lost
 
@@ -63,3 +68,31 @@ def test_dask_needs_a_prefect_server_the_workers_reach(tmp_path: Path):
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 2 and "PREFECT_API_URL" in done.stderr
     assert not (tmp_path / "s" / "activities" / "athlete=me" / "activities.parquet").exists()
+
+
+def test_a_worker_lost_mid_import_costs_no_file_and_imports_none_twice(cluster: dict[str, Any], tmp_path: Path):
+    """Runs last in this module: it kills one of the two workers (its whole process group, as a machine that
+    goes down), while batches are being read on it. Dask reads them again on the other; the commit stays
+    with the import, so the store is exactly a local import's."""
+    runs = history(tmp_path / "runs", 600)
+    local = tmp_path / "local"
+    done = _import([str(tmp_path / "runs")], local, local_env())
+    assert done.returncode == 0, done.stderr[-2000:]
+    on_cluster = tmp_path / "dask"
+    first_batch = Store(on_cluster).table_file("activities")
+    proc = subprocess.Popen([KINDPACE, "import", str(tmp_path / "runs"), "--store", str(on_cluster), "--config",
+                             CONFIG, "--json", "--dask", cluster["address"]], env=cluster["env"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while not first_batch.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the import ended before a worker could be lost"
+    os.killpg(cluster["workers"][0], signal.SIGKILL)
+    out, err = proc.communicate(timeout=900)
+    assert proc.returncode == 0, err[-3000:]
+    assert json.loads(out)["counts"] == json.loads(done.stdout)["counts"] == {
+        **json.loads(done.stdout)["counts"], "imported": len(runs)}
+    expected, got = contents(local), contents(on_cluster)
+    assert rows_lost(expected, got) == 0 and rows_lost(got, expected) == 0 and got == expected
+    survivors = reads_per_worker(cluster["address"])
+    assert len(survivors) == 1 and next(iter(survivors.values())) >= 1
