@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 import tomllib
@@ -247,7 +248,10 @@ def test_rows_of_one_athlete_never_land_in_another_athletes_partition(tmp_path: 
 
 
 def test_a_clubs_night_syncs_every_athlete_into_their_partition_and_one_locked_athlete_stops_no_other(
-        tmp_path: Path, capsys):
+        tmp_path: Path, capsys, monkeypatch):
+    # `--wait` sets KINDPACE_LOCK_WAIT_S in this process (the CLI's own, normally): put it back afterwards, or
+    # every later test's subprocess would give up on a lock after half a second (the CI simulation caught it)
+    monkeypatch.setenv("KINDPACE_LOCK_WAIT_S", os.environ.get("KINDPACE_LOCK_WAIT_S", "600"))
     runs = {"ana": ["easy-run.fit"], "ben": ["treadmill-run.fit"], "cy": ["phone-run.gpx", "harder-stretch-run.fit"]}
     config = tmp_path / "club.toml"
     text = (ROOT / "samples" / "kindpace.toml").read_text()
