@@ -342,6 +342,9 @@ def _import(cfg: config_mod.Config, args: argparse.Namespace) -> int:
         from flows.import_flow import import_files, on_engine, recompute, reimport, sync, sync_every_athlete
 
         dask = getattr(args, "dask", None) or cfg.dask
+        if dask and not config_mod.is_scheduler(dask):
+            print(f"kindpace: --dask {dask}: give a scheduler address like tcp://HOST:8786", file=sys.stderr)
+            return EXIT_USAGE
         if dask and not os.environ.get("PREFECT_API_URL"):
             print("kindpace: --dask needs a Prefect server that this machine and the Dask workers reach: set "
                   "PREFECT_API_URL here and on the workers (kindpace serve runs one)", file=sys.stderr)

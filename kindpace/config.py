@@ -186,7 +186,7 @@ def load(config: str | None = None, store: str | None = None, athlete: str | Non
     if not isinstance(engine, dict) or set(engine) - {"dask"}:
         raise ConfigError(f"{path}: [engine] takes one setting, dask = \"tcp://HOST:PORT\"")
     dask = os.environ.get("KINDPACE_DASK") or engine.get("dask") or None
-    if dask is not None and not re.fullmatch(r"(tcp|tls|inproc|ws|wss)://\S+", str(dask)):
+    if dask is not None and not is_scheduler(str(dask)):
         raise ConfigError(f"{path}: dask must be a scheduler address like tcp://HOST:8786, not {dask!r}")
     nightly = str(values.get("nightly", "03:00"))
     if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", nightly):
@@ -207,6 +207,11 @@ def load(config: str | None = None, store: str | None = None, athlete: str | Non
         section=section,
         dask=str(dask) if dask else None,
     )
+
+
+def is_scheduler(address: str) -> bool:
+    """Whether `address` names a Dask scheduler (tcp://HOST:PORT and the other protocols Dask speaks)."""
+    return re.fullmatch(r"(tcp|tls|inproc|ws|wss)://\S+", address) is not None
 
 
 def club(cfg: Config, share: int = 1, shares: int = 1) -> list[dict[str, Any]]:

@@ -68,6 +68,10 @@ def test_dask_needs_a_prefect_server_the_workers_reach(tmp_path: Path):
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 2 and "PREFECT_API_URL" in done.stderr
     assert not (tmp_path / "s" / "activities" / "athlete=me" / "activities.parquet").exists()
+    done = subprocess.run([KINDPACE, "import", str(ROOT / "samples" / "activities"), "--store", str(tmp_path / "s"),
+                           "--config", CONFIG, "--dask", "127.0.0.1:8786"], env={**local_env(), "PREFECT_API_URL": "x"},
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "scheduler address like tcp://HOST:8786" in done.stderr
 
 
 def test_a_worker_lost_mid_import_costs_no_file_and_imports_none_twice(cluster: dict[str, Any], tmp_path: Path):
