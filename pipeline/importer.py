@@ -29,7 +29,7 @@ from pipeline.files import is_url, read_source
 from pipeline.normalize import NormalizedActivity, activity_table, normalize
 from pipeline.parallel import map_ordered
 from pipeline.store import PER_ACTIVITY, Store, StoreError
-from schemas.tables import CORRECTIONS, IMPORTS, SCHEMA_VERSION
+from schemas.tables import CORRECTIONS, IMPORTS, SCHEMA_VERSION, TABLES
 
 OUTCOMES = ("imported", "duplicate", "not_activity", "skipped", "quarantined", "waiting")
 
@@ -220,10 +220,14 @@ def decode_and_normalize(parsed: ParsedFile, athlete_id: str, imported_at: datet
     return parsed
 
 
+# The tables a staged activity carries back in their place: the same objects for every activity, so a
+# chunk of results pickles each schema once, not three per run (9 of a run's 10 KB otherwise).
+_EMPTY = {name: TABLES[name].empty_table() for name in PER_ACTIVITY}
+
+
 def _staged(store: Store, norm: NormalizedActivity) -> NormalizedActivity:
     staged = {name: store.stage(name, getattr(norm, name)) for name in PER_ACTIVITY}
-    return replace(norm, records=norm.records.schema.empty_table(), laps=norm.laps.schema.empty_table(),
-                   developer_fields=norm.developer_fields.schema.empty_table(), staged=staged)
+    return replace(norm, staged=staged, **_EMPTY)
 
 
 def _unstaged(store: Store, norm: NormalizedActivity) -> NormalizedActivity:
@@ -543,11 +547,13 @@ def write_batch(store: Store, state: StoreState, decisions: list[Decision]) -> l
     per-activity files together (Store.commit)."""
     changed = False
     moves: list[tuple[str | None, PurePath]] = []  # staged per-activity files, moved in by the commit
+    taken: set[str] = set()  # staged files the store took
     for decision in decisions:
         parsed = decision.parsed
         if decision.keep_original and parsed.sha256:
             if parsed.original is not None:
                 store.adopt_original(parsed.sha256, parsed.original)
+                taken.add(parsed.original)
             else:
                 store.put_original(parsed.sha256, parsed.data)
         for norm in decision.write:
@@ -556,10 +562,11 @@ def write_batch(store: Store, state: StoreState, decisions: list[Decision]) -> l
         changed = changed or decision.ledger_changed or bool(decision.write)
     if changed:
         commit(store, state, moves)
+    taken.update(src for src, _ in moves if src)
     for decision in decisions:  # what a worker staged for a file that turned out a duplicate
-        leftovers = [path for norm in decision.parsed.normalized for path in (norm.staged or {}).values()]
-        for path in [*leftovers, decision.parsed.original]:
-            if path:
+        staged = [path for norm in decision.parsed.normalized for path in (norm.staged or {}).values()]
+        for path in [*staged, decision.parsed.original]:
+            if path and path not in taken:
                 store.discard(path)
     return [d.outcome for d in decisions]
 
@@ -572,7 +579,6 @@ def commit(store: Store, state: StoreState, moves: list[tuple[str | None, PurePa
         tables["corrections"] = pa.Table.from_pylist(state.corrections.rows, schema=CORRECTIONS)
     store.commit(tables, moves or [])  # the activities, their files and the ledger: together or not at all
     state.corrections_changed = False
-    store.sweep(set(state.activities))
 
 
 # --- composition --------------------------------------------------------------------------------------
@@ -675,6 +681,9 @@ def run_batches(
                     start(next(stream, None))
             if reset:
                 commit(store, state)  # an empty reimport still empties the tables
+            # files no activity names (a reimport's runs that are no more, a crash's leftovers): once per
+            # import, not per commit, which listed the whole store each time
+            store.sweep(set(state.activities))
         except (StoreError, OSError) as exc:  # full, read-only, gone: what was committed stands, the rest waits
             cause = exc if isinstance(exc, StoreError) else StoreError(f"store {store.root}: {exc.strerror or exc}")
             outcomes += _waiting(items, in_flight[0][0].path if in_flight else None, cause)

@@ -165,10 +165,10 @@ def climb_m(altitude: np.ndarray, hysteresis: float) -> tuple[float | None, floa
     diff = np.diff(alt)
     # Only turning points matter: drop samples where the direction does not change.
     keep = np.concatenate(([True], np.sign(diff[1:]) != np.sign(diff[:-1]), [True]))
-    alt = alt[keep]
+    turns: list[float] = alt[keep].tolist()  # Python floats: the row is as the store gives it back
     ascent = descent = 0.0
-    ref = alt[0]
-    for value in alt[1:]:  # loops over turning points only
+    ref = turns[0]
+    for value in turns[1:]:  # loops over turning points only
         if value - ref >= hysteresis:
             ascent += value - ref
             ref = value
@@ -229,7 +229,7 @@ def normalize(
     active = dt - paused
     lead_paused = float(timer_paused_per_interval(np.array([clock_start, clock_start + lead]), pauses)[0])
     elapsed = float(t[-1] - clock_start) if n else 0.0
-    timer = float(active.sum()) + lead - lead_paused
+    timer = float(active.sum() + lead - lead_paused)
 
     # Distance: the device's cumulative distance, else the path between positions while running.
     dist = _column(rec, "distance_m")

@@ -91,6 +91,7 @@ class Store:
         self.root: PurePath = self.files.root  # a Path on this machine; a path inside the filesystem otherwise
         self.athlete = check_athlete(athlete)
         self.partition = f"athlete={athlete}"
+        self._dirs: dict[str, PurePath] = {}
 
     def __str__(self) -> str:
         return self.files.url
@@ -111,9 +112,12 @@ class Store:
     # --- layout ------------------------------------------------------------------------------------
 
     def table_dir(self, table: str) -> PurePath:
-        if table not in TABLES:
-            raise KeyError(table)
-        return self.root / table / self.partition
+        folder = self._dirs.get(table)  # asked for three times per run an import writes: made once
+        if folder is None:
+            if table not in TABLES:
+                raise KeyError(table)
+            folder = self._dirs[table] = self.root / table / self.partition
+        return folder
 
     def private_dir(self) -> PurePath:
         """This athlete's lock, commit journal and staging folder: no reader looks here."""
@@ -259,11 +263,11 @@ class Store:
             raise StoreError(f"cannot write the tables {', '.join(tables)} of {self}: "
                              f"{exc.strerror or exc}") from exc
 
-    def _rename(self, staged: list[tuple[str | None, str]]) -> None:
+    def _rename(self, staged: list[tuple[str | None, str]], recovering: bool = False) -> None:
         for src, dst in staged:
             if src is None:
                 self.files.remove(dst)
-            elif self.files.exists(PurePath(src)):  # on recovery, some were renamed before the kill
+            elif not recovering or self.files.exists(PurePath(src)):  # recovering: some were renamed before the kill
                 self.files.replace(src, dst)
 
     def recover(self) -> None:
@@ -281,7 +285,7 @@ class Store:
                 staged = json.loads(self.files.read_bytes(journal))
             except ValueError:  # killed while writing the journal itself: it never counted
                 staged = []
-            self._rename(staged)
+            self._rename(staged, recovering=True)
             self.files.remove(journal)
         self.files.remove(journal.with_suffix(".tmp"))
 

@@ -153,6 +153,26 @@ def test_every_corpus_activity_gets_a_verdict_or_a_stated_reason(imported):
     assert any(v["self_report_source"] == "watch" for v in runs)
 
 
+def test_normalize_makes_each_row_as_the_store_gives_it_back(corpus: Path):
+    """The import's workers judge each run from the row normalize made (verdicts.Early); judge keeps that
+    verdict only where the stored row has the same digest. Every corpus activity's row survives Arrow's
+    round trip value for value and type for type, so no run is assessed twice."""
+    from datetime import UTC, datetime
+
+    from pipeline.importer import decode_and_normalize, inputs, read_input
+    from pipeline.normalize import activity_table
+    from pipeline.verdicts import row_digest
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    rows = [norm.activity for item in inputs(discover([corpus]))
+            for norm in decode_and_normalize(read_input(item), "me", now).normalized]
+    stored = activity_table(rows).to_pylist()
+    assert len(rows) >= 250
+    assert [row_digest(r) for r in rows] == [row_digest(r) for r in stored]
+    # the digest still tells a changed value, or the same value of another type
+    assert row_digest(dict(stored[0], ascent_m=1.0)) != row_digest(dict(stored[0], ascent_m=1))
+
+
 def test_the_report_on_the_corpus_runs_draws_each_run_of_the_latest_week(imported, tmp_path):
     """`kindpace report` over the corpus's running activities, ending at the last of them."""
     from zoneinfo import ZoneInfo
