@@ -564,8 +564,8 @@ def write_batch(store: Store, state: StoreState, decisions: list[Decision]) -> l
         commit(store, state, moves)
     taken.update(src for src, _ in moves if src)
     for decision in decisions:  # what a worker staged for a file that turned out a duplicate
-        staged = [path for norm in decision.parsed.normalized for path in (norm.staged or {}).values()]
-        for path in [*staged, decision.parsed.original]:
+        made = [path for norm in decision.parsed.normalized for path in (norm.staged or {}).values()]
+        for path in [*made, decision.parsed.original]:
             if path and path not in taken:
                 store.discard(path)
     return [d.outcome for d in decisions]
