@@ -144,7 +144,8 @@ def frame(data: bytes) -> Framing:
             for reserved in (0x00, 0x10, 0x20, 0x30):  # data headers' bits 4-5 are reserved: ignored
                 step[kind | reserved] = size
             if kind < 4:  # compressed-timestamp headers name local types 0-3 in bits 5-6
-                step[0x80 | kind << 5:0x80 | (kind + 1) << 5] = [size] * 32
+                compressed_header = 0x80 | kind << 5
+                step[compressed_header:compressed_header + 32] = [size] * 32
             epochs.append((len(starts), list(local)))
             p = q
         if p > end:  # the last message runs past the end of the data

@@ -590,6 +590,8 @@ MAX_BATCHES = 8
 MIN_BATCH = 25
 MAX_BATCH = 200
 MAX_BATCH_BYTES = 8 * 2**20
+# Batches a process pool reads ahead of the one being written.
+POOL_AHEAD = 2
 
 
 def batch_size(n_files: int) -> int:
@@ -635,7 +637,7 @@ def run_batches(
     """
     outcomes: list[FileOutcome] = []
     store.ensure()
-    with store.writer_lock(), parallel.opened(_expected_files(items)) as pool, ThreadPoolExecutor(1) as ahead:
+    with store.writer_lock(), parallel.opened(_expected_files(items)) as pool, ThreadPoolExecutor(POOL_AHEAD) as ahead:
         state = StoreState(store)
         if reset:
             state.reset()
@@ -661,8 +663,9 @@ def run_batches(
                 in_flight.append(batch)
                 pending.append(read(batch))
 
-        # read ahead while writing: a cluster's batches, or the pool's next one; without either, one at a time
-        window = stages.ahead if stages.submit is not None else 1 if pool is not None else 0
+        # read ahead while writing: a cluster's batches, or the pool's next two (so its workers never wait
+        # for the last file of a batch before they start the next); without either, one at a time
+        window = stages.ahead if stages.submit is not None else POOL_AHEAD if pool is not None else 0
         stream = batched(inputs(items), batch_size(len(items)))
         pending: deque[Any] = deque()
         try:

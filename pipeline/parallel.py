@@ -14,6 +14,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -60,13 +61,19 @@ def opened(n_files: int) -> Iterator[Executor | None]:
         _current = None
 
 
-def _renewed() -> Executor:
-    """A fresh pool in place of one a dead worker broke."""
+_renewing = threading.RLock()
+
+
+def _renewed(broken: Executor) -> Executor:
+    """A fresh pool in place of `broken`, which a dead worker broke; where another batch's thread renewed
+    it already, that one."""
     global _current
-    assert _current is not None
-    _current.shutdown(wait=False, cancel_futures=True)
-    _current = ProcessPoolExecutor(workers(), mp_context=_context())
-    return _current
+    with _renewing:
+        if _current is broken:
+            broken.shutdown(wait=False, cancel_futures=True)
+            _current = ProcessPoolExecutor(workers(), mp_context=_context())
+        assert _current is not None
+        return _current
 
 
 def map_ordered(fn: Callable[..., Any], items: Iterable[Any], *args: Any,
@@ -87,16 +94,17 @@ def map_ordered(fn: Callable[..., Any], items: Iterable[Any], *args: Any,
     except BrokenProcessPool:
         if crashed is None:
             raise
-    pool = _renewed()
-    futures = [pool.submit(fn, item, *args) for item in items]
-    results: list[Any] = []
-    for item, future in zip(items, futures, strict=True):
-        try:
-            results.append(future.result())
-        except BrokenProcessPool:  # this one, or one beside it, died: alone, to tell which
-            results.append(_alone(fn, item, args, crashed))
-    if any(isinstance(f.exception(), BrokenProcessPool) for f in futures if f.done()):
-        _renewed()
+    with _renewing:  # one batch's recovery at a time (an import reads two batches at once)
+        pool = _renewed(pool)
+        futures = [pool.submit(fn, item, *args) for item in items]
+        results: list[Any] = []
+        for item, future in zip(items, futures, strict=True):
+            try:
+                results.append(future.result())
+            except BrokenProcessPool:  # this one, or one beside it, died: alone, to tell which
+                results.append(_alone(fn, item, args, crashed))
+        if any(isinstance(f.exception(), BrokenProcessPool) for f in futures if f.done()):
+            _renewed(pool)
     return results
 
 
