@@ -159,7 +159,7 @@ def _race_words(profile: ProfileVersion) -> str:
 def strava_gap_factor(grade_pct: Num) -> Num:
     """Community 4th-order fit of Strava's 2017 equal-heart-rate curve; grade in percent, 1 on the flat."""
     g = grade_pct
-    return -5.2944e-7 * g**4 - 3.9896e-6 * g**3 + 2.05357e-3 * g**2 + 3.26567e-2 * g + 1.0
+    return (((-5.2944e-7 * g - 3.9896e-6) * g + 2.05357e-3) * g + 3.26567e-2) * g + 1.0  # Horner's form
 
 
 def minetti_cost(grade: Num) -> Num:
