@@ -135,5 +135,9 @@ def records_table(columns: dict[str, object]) -> pa.Table:
     """A RECORD_SCHEMA table sorted by time; samples without a timestamp cannot be placed and are dropped."""
     n = len(columns["timestamp"])  # type: ignore[arg-type]
     table = table_from_columns(RECORD_SCHEMA, columns, n)
-    table = table.filter(pa.compute.is_valid(table["timestamp"]))
-    return table.sort_by("timestamp")
+    if table["timestamp"].null_count:
+        table = table.filter(pa.compute.is_valid(table["timestamp"]))
+    times = table["timestamp"].to_numpy()
+    if len(times) > 1 and (times[1:] < times[:-1]).any():  # most files are in order: no copy then
+        table = table.sort_by("timestamp")
+    return table

@@ -72,6 +72,9 @@ class _Rows:
         return self.columns[name]
 
     def take(self, rows: np.ndarray) -> _Rows:
+        """The rows a boolean mask keeps (these rows themselves where it keeps them all)."""
+        if rows.all():
+            return self
         return _Rows({k: v[rows] for k, v in self.columns.items()})
 
 
@@ -593,6 +596,8 @@ def _laps(laps: list[_Message]) -> Any:
 def _developer_fields(dev: _Rows, keys: list[tuple[Any, ...]]) -> Any:
     """The developer values as a DEVELOPER_FIELD_SCHEMA table: each field's names looked up by its key
     in Arrow (a file of many developer fields holds tens of thousands of values)."""
+    if not len(dev):
+        return _NO_DEVELOPER_FIELDS
     millis = np.round((dev["time"] + _FIT_EPOCH.timestamp()) * 1000)
     stamps = np.where(np.isnan(millis), 0, millis).astype(np.int64).astype("datetime64[ms]")
     stamps[np.isnan(millis)] = np.datetime64("NaT")
@@ -601,6 +606,9 @@ def _developer_fields(dev: _Rows, keys: list[tuple[Any, ...]]) -> Any:
              for i, name in enumerate(_DEV_KEYS)}
     return table_from_columns(DEVELOPER_FIELD_SCHEMA, {**named, "value": dev["value"], "timestamp": stamps,
                                                        "value_text": dev.columns.get("value_text")}, len(dev))
+
+
+_NO_DEVELOPER_FIELDS = DEVELOPER_FIELD_SCHEMA.empty_table()
 
 
 def _text(value: Any) -> str:
