@@ -598,12 +598,16 @@ def batch_size(n_files: int) -> int:
     return min(MAX_BATCH, max(MIN_BATCH, math.ceil(n_files / MAX_BATCHES)))
 
 
-def batched(stream: Iterable[Input], size: int, max_bytes: int = MAX_BATCH_BYTES) -> Iterator[list[Input]]:
+def batched(stream: Iterable[Input], size: int, max_bytes: int = MAX_BATCH_BYTES,
+            read_elsewhere: bool = False) -> Iterator[list[Input]]:
+    """Batches of at most `size` inputs or `max_bytes` of input held here. With `read_elsewhere` (a pool's or
+    a cluster's workers read each file themselves and send back rows), a file on disk holds nothing here:
+    only an archive's members, already in memory, count."""
     batch: list[Input] = []
     held = 0
     for item in stream:
         batch.append(item)
-        held += item.size()
+        held += (len(item.data) if item.data is not None else 0) if read_elsewhere else item.size()
         if len(batch) >= size or held >= max_bytes:
             yield batch
             batch, held = [], 0
@@ -666,7 +670,7 @@ def run_batches(
         # read ahead while writing: a cluster's batches, or the pool's next two (so its workers never wait
         # for the last file of a batch before they start the next); without either, one at a time
         window = stages.ahead if stages.submit is not None else POOL_AHEAD if pool is not None else 0
-        stream = batched(inputs(items), batch_size(len(items)))
+        stream = batched(inputs(items), batch_size(len(items)), read_elsewhere=staging is not None)
         pending: deque[Any] = deque()
         try:
             start(next(stream, None))

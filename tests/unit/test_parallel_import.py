@@ -72,3 +72,17 @@ def test_with_a_pool_the_workers_keep_the_originals_and_no_bytes_come_back(tmp_p
         sha = hashlib.sha256(f.read_bytes()).hexdigest()
         assert store.original_path(sha).read_bytes() == f.read_bytes()
     assert not any(store.staging_dir().iterdir())
+
+
+def test_a_batch_counts_only_the_bytes_it_holds(tmp_path: Path):
+    """A batch holds at most MAX_BATCH_BYTES of input in this process; files the workers read themselves
+    hold none here, so they fill a batch by number (an archive's members, in memory, still count)."""
+    from pipeline.importer import MAX_BATCH_BYTES, batched
+
+    big = tmp_path / "big.fit"
+    big.write_bytes(b"\0" * (MAX_BATCH_BYTES // 2 + 1))
+    on_disk = [Input(str(big), str(big)) for _ in range(6)]
+    assert [len(b) for b in batched(on_disk, 200)] == [2, 2, 2]  # read here: two files fill the bytes
+    assert [len(b) for b in batched(on_disk, 200, read_elsewhere=True)] == [6]
+    in_memory = [Input(f"export.zip!{i}.fit", data=b"\0" * (MAX_BATCH_BYTES // 2 + 1)) for i in range(6)]
+    assert [len(b) for b in batched(in_memory, 200, read_elsewhere=True)] == [2, 2, 2]
