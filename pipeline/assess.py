@@ -135,6 +135,20 @@ def on_timer_clock(records: pa.Table, s: AssessSettings = AssessSettings()) -> P
         return PerSecond(empty, empty, empty, empty, empty, empty, empty)
     t = records["elapsed_s"].to_numpy()
     running = records["timer_running"].to_numpy(zero_copy_only=False).astype(bool)
+    columns = [records[name].to_numpy(zero_copy_only=False).astype(float) * scale for name, scale in
+               (("heart_rate_bpm", 1.0), ("speed_m_s", 1.0), ("altitude_m", 1.0), ("cadence_rpm", 2.0),
+                ("temperature_c", 1.0))]
+    columns.insert(2, distance_along(records, running))
+    if (len(t) > 1 and t[0] == np.floor(t[0]) and running.all() and (np.diff(t) == 1.0).all()
+            and not any(np.isinf(c).any() for c in columns)):
+        # one sample a second, whole seconds, never paused (most runs of a watch set to 1 s recording): the
+        # grid would be the samples themselves, each value its own (a test holds it to _gridded's)
+        return PerSecond(t.copy(), *columns)
+    return _gridded(t, running, columns, s)
+
+
+def _gridded(t: np.ndarray, running: np.ndarray, columns: list[np.ndarray], s: AssessSettings) -> PerSecond:
+    """The samples at times `t` laid on a grid of whole seconds, paused seconds left out."""
     # A pause (a timer stop, or a gap over pause_gap_s) is the interval from its sample to the next one.
     # Pauses are shrunk to one second before the grid is laid, so a file whose clock jumps by days does
     # not become a grid of millions of seconds; `shift` maps the shrunk clock back.
@@ -161,12 +175,7 @@ def on_timer_clock(records: pa.Table, s: AssessSettings = AssessSettings()) -> P
         between = before + (after - before) * share
         return np.where(~np.isnan(after) & (following > last), between, np.where(fresh, before, np.nan))[~paused]
 
-    def stored(name: str, scale: float = 1.0) -> np.ndarray:
-        return column(records[name].to_numpy(zero_copy_only=False).astype(float) * scale)
-
-    return PerSecond((grid + shift[last])[~paused], stored("heart_rate_bpm"), stored("speed_m_s"),
-                     column(distance_along(records, running)), stored("altitude_m"), stored("cadence_rpm", 2.0),
-                     stored("temperature_c"))
+    return PerSecond((grid + shift[last])[~paused], *(column(c) for c in columns))
 
 
 def distance_along(records: pa.Table, running: np.ndarray) -> np.ndarray:

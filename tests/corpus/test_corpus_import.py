@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 import gpxpy
 import gpxpy.geo
+import numpy as np
 import pytest
 
 from pipeline.importer import discover, run_batches
@@ -171,6 +172,37 @@ def test_normalize_makes_each_row_as_the_store_gives_it_back(corpus: Path):
     assert [row_digest(r) for r in rows] == [row_digest(r) for r in stored]
     # the digest still tells a changed value, or the same value of another type
     assert row_digest(dict(stored[0], ascent_m=1.0)) != row_digest(dict(stored[0], ascent_m=1))
+
+
+def test_the_timer_clocks_shortcut_gives_what_the_grid_gives(corpus: Path):
+    """assess.on_timer_clock takes a run recorded once a second, never paused, as it is; laying it on the
+    grid of whole seconds (assess._gridded, what every other run goes through) gives the same series, on
+    every corpus run and the sample runs, value for value."""
+    from datetime import UTC, datetime
+
+    from pipeline.assess import AssessSettings, _gridded, distance_along, on_timer_clock
+    from pipeline.importer import decode_and_normalize, inputs, read_input
+    from tests.conftest import SAMPLES
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    shortcut = 0
+    for item in inputs(discover([corpus, SAMPLES])):
+        for norm in decode_and_normalize(read_input(item), "me", now).normalized:
+            records = norm.records
+            if not records.num_rows:
+                continue
+            running = records["timer_running"].to_numpy(zero_copy_only=False).astype(bool)
+            columns = [records[name].to_numpy(zero_copy_only=False).astype(float) * scale for name, scale in
+                       (("heart_rate_bpm", 1.0), ("speed_m_s", 1.0), ("altitude_m", 1.0), ("cadence_rpm", 2.0),
+                        ("temperature_c", 1.0))]
+            columns.insert(2, distance_along(records, running))
+            grid = _gridded(records["elapsed_s"].to_numpy(), running, columns, AssessSettings())
+            series = on_timer_clock(records)
+            for name in vars(grid):
+                assert np.array_equal(getattr(series, name), getattr(grid, name), equal_nan=True), (item.path, name)
+            t = records["elapsed_s"].to_numpy()
+            shortcut += bool(len(t) > 1 and running.all() and (np.diff(t) == 1.0).all() and t[0] == int(t[0]))
+    assert shortcut >= 50  # the shortcut was taken: 95 of the 312 runs when written
 
 
 def test_the_report_on_the_corpus_runs_draws_each_run_of_the_latest_week(imported, tmp_path):
