@@ -133,18 +133,29 @@ def on_timer_clock(records: pa.Table, s: AssessSettings = AssessSettings()) -> P
     if records.num_rows == 0:
         empty = np.zeros(0)
         return PerSecond(empty, empty, empty, empty, empty, empty, empty)
-    t = records["elapsed_s"].to_numpy()
-    running = records["timer_running"].to_numpy(zero_copy_only=False).astype(bool)
-    columns = [records[name].to_numpy(zero_copy_only=False).astype(float) * scale for name, scale in
-               (("heart_rate_bpm", 1.0), ("speed_m_s", 1.0), ("altitude_m", 1.0), ("cadence_rpm", 2.0),
-                ("temperature_c", 1.0))]
-    columns.insert(2, distance_along(records, running))
-    if (len(t) > 1 and t[0] == np.floor(t[0]) and running.all() and (np.diff(t) == 1.0).all()
-            and not any(np.isinf(c).any() for c in columns)):
-        # one sample a second, whole seconds, never paused (most runs of a watch set to 1 s recording): the
-        # grid would be the samples themselves, each value its own (a test holds it to _gridded's)
+    t, running, columns = _samples(records)
+    if _once_a_second(t, running, columns):  # the grid would be the samples themselves (a test holds it)
         return PerSecond(t.copy(), *columns)
     return _gridded(t, running, columns, s)
+
+
+def _samples(records: pa.Table) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """The samples' times, whether the timer ran, and PerSecond's columns after the time, as stored."""
+    t = records["elapsed_s"].to_numpy()
+    running = records["timer_running"].to_numpy(zero_copy_only=False).astype(bool)
+
+    def stored(name: str, scale: float = 1.0) -> np.ndarray:
+        return records[name].to_numpy(zero_copy_only=False).astype(float) * scale  # type: ignore[no-any-return]
+
+    return t, running, [stored("heart_rate_bpm"), stored("speed_m_s"), distance_along(records, running),
+                        stored("altitude_m"), stored("cadence_rpm", 2.0), stored("temperature_c")]
+
+
+def _once_a_second(t: np.ndarray, running: np.ndarray, columns: list[np.ndarray]) -> bool:
+    """One sample a second on whole seconds, never paused, no infinite value (most runs of a watch set to
+    1 s recording): each second's value is its own sample's."""
+    return bool(len(t) > 1 and t[0] == np.floor(t[0]) and running.all() and (np.diff(t) == 1.0).all()
+                and not any(np.isinf(c).any() for c in columns))
 
 
 def _gridded(t: np.ndarray, running: np.ndarray, columns: list[np.ndarray], s: AssessSettings) -> PerSecond:

@@ -607,7 +607,7 @@ def batched(stream: Iterable[Input], size: int, max_bytes: int = MAX_BATCH_BYTES
     held = 0
     for item in stream:
         batch.append(item)
-        held += (len(item.data) if item.data is not None else 0) if read_elsewhere else item.size()
+        held += len(item.data or b"") if read_elsewhere else item.size()
         if len(batch) >= size or held >= max_bytes:
             yield batch
             batch, held = [], 0

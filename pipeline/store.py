@@ -29,8 +29,8 @@ Atomicity: a file is written under a temporary name that no reader matches (`.na
 staging folder that an import worker wrote) and renamed into place, so no half-written file is ever
 visible; on object storage, where a put is atomic and there is no rename, a single file is put in place
 and a "rename" is a copy then a delete, which the commit journal makes safe. Per-activity files are
-written before the activities table names them, and files no activity names are swept at the next
-commit, so a crash leaves at most unreferenced files, never a half row.
+written before the activities table names them, and files no activity names are swept at the end of
+the next import, so a crash leaves at most unreferenced files, never a half row.
 
 Stores written before schema 2.0 kept one file per table for every athlete (STORE/activities/activities.parquet,
 STORE/records/<activity_id>.parquet); readers still see them, and the first writer moves them into the
