@@ -21,9 +21,10 @@ def render() -> str:
         "`pyarrow.dataset.dataset('STORE/<table>', partitioning='hive')`: hive readers add the column `athlete` "
         "(equal to `athlete_id`) and read only the folders a filter on it names. Activity ids are unique within "
         "an athlete: join two athletes' tables on (`athlete_id`, `activity_id`). Units are SI; instants are UTC, "
-        "with the local offset in `utc_offset_s` (local time = UTC + offset). Files are Parquet 2.6, zstd-compressed "
-        "(a run's laps uncompressed), floats in the BYTE_STREAM_SPLIT encoding (pyarrow, DuckDB 0.10 and later, "
-        "polars and Spark 3.2 and later read it).",
+        "with the local offset in `utc_offset_s` (local time = UTC + offset). Files are Parquet 2.6: the whole tables "
+        "zstd-compressed, a run's records and developer fields LZ4 (LZ4_RAW: quicker to write, once per run; "
+        "min/max statistics only for `timestamp`), a run's laps uncompressed; floats in the BYTE_STREAM_SPLIT "
+        "encoding (pyarrow, DuckDB 0.10 and later, polars and Spark 3.3 and later read them).",
         "",
     ]
     for name, schema in TABLES.items():

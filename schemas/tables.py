@@ -16,8 +16,10 @@ import pyarrow as pa
 # version for a new value of an existing column (1.2.1: sync_seen's outcome `waiting`). 2.0.0: the same
 # columns, every table partitioned by athlete (STORE/<table>/athlete=ID/): readers' paths change. 2.1.0: the
 # same columns, floats written in Parquet's BYTE_STREAM_SPLIT encoding (smaller, quicker to write; read by
-# pyarrow, DuckDB >= 0.10, polars, Spark >= 3.2; an older reader needs the new encoding).
-SCHEMA_VERSION = "2.1.0"
+# pyarrow, DuckDB >= 0.10, polars, Spark >= 3.2; an older reader needs the new encoding). 2.2.0: the same
+# columns, a run's records and developer fields LZ4-compressed (Parquet's LZ4_RAW: pyarrow, DuckDB, polars,
+# Spark >= 3.3), min/max statistics in them only for the timestamp.
+SCHEMA_VERSION = "2.2.0"
 
 UTC_MS = pa.timestamp("ms", tz="UTC")
 
