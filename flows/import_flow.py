@@ -28,34 +28,37 @@ def _quoted(value: Any) -> Any:
     return quote(value)
 
 
-def _task(fn: Callable[..., Any]) -> Any:
-    """`fn` as a Prefect task. Batches carry bytes and Arrow tables: never hash them for a cache key,
-    never persist them."""
-    return task(cache_policy=NO_CACHE, persist_result=False)(fn)
-
-
-def _stage(stage: Any) -> Callable[..., Any]:
-    """The task called with its arguments taken as they are: never walked looking for futures (none are
-    there), since Prefect's walk over a batch's parameters cost about 6 ms per file, more than decoding it."""
-
-    def call(*args: Any) -> Any:
-        return stage(*(_quoted(a) for a in args))
-
-    return call
-
-
-TASKS = importer.Stages(read=_stage(_task(importer.read_batch)), dedupe=_stage(_task(importer.dedupe_batch)),
-                        write=_stage(_task(importer.write_batch)))
-
-
 class Packed:
-    """A task's arguments in one object that neither Prefect nor Dask looks into: both walk tuples, lists
-    and dataclasses (Dask rebuilt Prefect's `quote` as a plain tuple, and the batch's files with it)."""
+    """Values in one object that neither Prefect nor Dask looks into: both walk tuples, lists, dicts and
+    dataclasses (Dask rebuilt Prefect's `quote` as a plain tuple, and the batch's files with it)."""
 
     __slots__ = ("args",)
 
     def __init__(self, args: tuple[Any, ...]) -> None:
         self.args = args
+
+
+def _stage(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`fn` as a Prefect task (never cached, never persisted: batches carry bytes and Arrow tables), called
+    with its arguments and returning its result as they are. Prefect walks a task's arguments looking for
+    futures (about 6 ms per file of a batch, more than decoding it) and its return value to link it to
+    the run (0.3 ms per file: a third of the import's own process); quoted arguments and a result packed
+    in an object it does not open are neither."""
+
+    def packed(*args: Any) -> Packed:
+        return Packed((fn(*args),))
+
+    packed.__name__ = packed.__qualname__ = fn.__name__  # the task's name and key: the stage's
+    run = task(cache_policy=NO_CACHE, persist_result=False)(packed)
+
+    def call(*args: Any) -> Any:
+        return run(*(_quoted(a) for a in args)).args[0]
+
+    return call
+
+
+TASKS = importer.Stages(read=_stage(importer.read_batch), dedupe=_stage(importer.dedupe_batch),
+                        write=_stage(importer.write_batch))
 
 
 @task(name="read_batch", cache_policy=NO_CACHE, persist_result=False)
