@@ -316,13 +316,11 @@ class Store:
         return str(path)
 
     def adopt_original(self, sha256: str, staged: str) -> None:
-        """A staged original renamed into place (dropped where the store keeps these bytes already)."""
+        """A staged original renamed into place. Where the store keeps these bytes already (another
+        athlete's file), the rename puts the same bytes over them: no need to look first."""
         path = self.original_path(sha256)
         try:
-            if self.files.exists(path):
-                self.files.remove(staged)
-            else:
-                self.files.replace(staged, path)
+            self.files.replace(staged, path)
         except OSError as exc:
             raise StoreError(f"cannot keep the original {path}: {exc.strerror or exc}") from exc
 
