@@ -235,7 +235,7 @@ def _dtype_of(fields: tuple[tuple[int, int, int], ...], big_endian: bool) -> tup
             formats.append(order + code)
         else:
             formats.append((order + code, (size // width,)))
-        names.append(f"f{num}_{at}")
+        names.append(f"f{len(names)}_{num}")  # by position: a damaged definition may repeat a field of size 0
         offsets.append(at)
         bases.append(base)
         at += size

@@ -45,6 +45,8 @@ REGRESSIONS: list[tuple[str, tuple[tuple, ...], str, str]] = [
      "a 15-byte header: fitdecode's reader raised struct.error"),
     ("runalyze__moxy-float.fit", (("flip", 0.08448996106047015, 0), ("crc",)), "fitvec",
      "a damaged field_description with a field's name where its base type belongs: fitvec's int() (ValueError)"),
+    ("garminsdk__HrmPluginTestActivity.fit", (("wide_fields", 0.0), ("splice", 0.0, 0.510136666399872, 92), ("crc",)),
+     "fitvec", "a definition naming field 0 of size 0 twice: two columns of one name in fitvec's dtype (ValueError)"),
 ]
 
 
