@@ -269,8 +269,8 @@ def centred_median(values: FloatArray, window: int, min_periods: int = 1) -> Flo
     """pandas' Series.rolling(window, center=True, min_periods).median(), value for value: the median of
     the values present in each window (the mean of the middle two where their number is even), NaN where
     fewer than min_periods are. Bottleneck's moving median (a double heap, NaN-aware) over the values
-    NaN-padded so each trailing window is pandas' centred one: 4x the sort of every window at once,
-    which it replaced, and 8x pandas."""
+    NaN-padded so each trailing window is pandas' centred one: 4x the sort of every window at once that
+    it replaced."""
     values = np.asarray(values, dtype=float)
     if len(values) == 0 or min_periods > window:
         return np.full(len(values), np.nan)
