@@ -86,9 +86,9 @@ def _parquet_options(table: str) -> dict[str, Any]:
     37 KB); their floats byte-stream-split, which compresses tighter and sooner. The whole tables, written
     once a commit, zstd. A run's samples, written once a run (one file each), LZ4: half zstd's time (which
     is mostly its set-up per column: 0.91 -> 0.40 ms a sample run, 1.25 -> 0.62 ms a real recording) for
-    files 37-46 % larger (66 -> 89 KB a real recording, beside its 177 KB original), and min/max statistics
-    only for the timestamp, which a reader filters by (0.1 ms). A run's laps (a few rows) uncompressed: no
-    smaller with zstd, which cost a third of writing them."""
+    files 35-46 % larger (66 -> 89 KB a real recording, beside its 177 KB original), and min/max statistics
+    only for the timestamp, which readers filter by (the other columns' cost 0.1 ms a run). A run's laps (a
+    few rows) uncompressed: no smaller with zstd, which cost a third of writing them."""
     schema = TABLES[table]
     per_activity = table in PER_ACTIVITY
     return {
