@@ -108,8 +108,7 @@ def frame(data: bytes) -> Framing:
             if start > end:  # cut inside the header itself: no message to read
                 break
         step = [0] * 256  # header byte -> whole message size; 0: a definition, or a local type not defined yet
-        local = [-1] * 16  # local type -> definition
-        epochs: list[tuple[int, list[int]]] = []  # (first message, local table) each time a definition changes it
+        events: list[int] = []  # each definition: the next message's index, its local type, its definition
         starts: list[int] = []
         p = start
         while p < end:
@@ -138,15 +137,14 @@ def frame(data: bytes) -> Framing:
             if key not in known:
                 known[key] = len(definitions)
                 definitions.append(_definition(data, p, q, bool(h & 0x20)))
-            kind = h & 0x0F
-            local[kind] = known[key]
-            size = definitions[known[key]].size + 1
-            for reserved in (0x00, 0x10, 0x20, 0x30):  # data headers' bits 4-5 are reserved: ignored
-                step[kind | reserved] = size
+            kind, index = h & 0x0F, known[key]
+            size = definitions[index].size + 1
+            # data headers' bits 4-5 are reserved: ignored (unrolled: some files redefine before every message)
+            step[kind] = step[kind | 0x10] = step[kind | 0x20] = step[kind | 0x30] = size
             if kind < 4:  # compressed-timestamp headers name local types 0-3 in bits 5-6
                 compressed_header = 0x80 | kind << 5
                 step[compressed_header:compressed_header + 32] = [size] * 32
-            epochs.append((len(starts), list(local)))
+            events += (len(starts), kind, index)
             p = q
         if p > end:  # the last message runs past the end of the data
             cut = starts.pop()
@@ -156,10 +154,7 @@ def frame(data: bytes) -> Framing:
             heads = buf[at]
             compressed = (heads & 0x80) != 0
             kinds = np.where(compressed, (heads >> 5) & 0x03, heads & 0x0F)
-            first = np.array([e[0] for e in epochs], dtype=np.int64)
-            tables = np.array([e[1] for e in epochs], dtype=np.int32)
-            epoch = np.searchsorted(first, np.arange(len(at)), side="right") - 1
-            parts.append((at, tables[epoch, kinds], segment))
+            parts.append((at, _definition_of(np.array(events, dtype=np.int64).reshape(-1, 3), kinds), segment))
         pos = end + 2
         segment += 1
     if parts:
@@ -171,6 +166,20 @@ def frame(data: bytes) -> Framing:
     empty = np.zeros(0, np.int64)
     return Framing(definitions, empty.astype(np.int32), empty, empty.astype(np.int16), empty.astype(np.int16),
                    error, crc_ok)
+
+
+def _definition_of(events: np.ndarray, kinds: np.ndarray) -> np.ndarray:
+    """Each message's definition: the last one its local type was given before it. `events` holds a row per
+    definition message (index of the next data message, local type, definition), `kinds` each message's
+    local type."""
+    n = len(events)
+    tables = np.full((n, 16), -1, np.int32)  # row e: the local types' definitions after definition message e
+    tables[np.arange(n), events[:, 1]] = events[:, 2]
+    latest = np.where(tables >= 0, np.arange(n, dtype=np.int32)[:, None], 0)
+    np.maximum.accumulate(latest, axis=0, out=latest)  # the last row that set each local type
+    tables = np.take_along_axis(tables, latest, axis=0)
+    epoch = np.searchsorted(events[:, 0], np.arange(len(kinds)), side="right") - 1
+    return tables[epoch, kinds]
 
 
 def _definition(data: bytes, p: int, q: int, has_dev: bool) -> Definition:
