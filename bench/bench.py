@@ -386,7 +386,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--files", type=int, help="only the first N FIT files of the corpus (decode)")
     parser.add_argument("--history", type=int, default=2000, help="files in the large generated import")
-    parser.add_argument("--fitparse-history", type=int, default=80, help="the same with the fitparse decoder")
+    # at 80, the fitparse import's 60 files beyond the tiny one were 4-6 s of work, and its start-up varies by 1-2 s:
+    # its rate on the sample runs was 10.8, 14.5 and 16.0 files/s in three repeats of one run
+    parser.add_argument("--fitparse-history", type=int, default=200, help="the same with the fitparse decoder")
     parser.add_argument("--tiny", type=int, default=20, help="files in the tiny import (start-up)")
     parser.add_argument("--noop", type=int, default=10_000, help="files in the no-op re-import")
     parser.add_argument("--repeats", type=int, default=3, help="imports per measure (the median is kept)")
@@ -431,7 +433,8 @@ def main() -> int:
             sets["corpus runs"] = history(work / "corpus-history", args.history, corpus_runs(corpus))
         out["import"] = {}
         print(f"\n2. kindpace import of a generated history (large - tiny, start-up removed; median of {args.repeats})")
-        print(f"{'history':<13}{'decoder':<10}{'files':>7}{'files/s':>10}{'MB/s':>8}{'start-up s':>12}{'peak MB':>9}")
+        print(f"{'history':<13}{'decoder':<10}{'files':>7}{'files/s':>10}{'MB/s':>8}{'start-up s':>12}{'peak MB':>9}"
+              f"  files/s of each repeat")
         for name, files in sets.items():
             sizes = [f.stat().st_size for f in files[:args.history]]
             runs = {decoder: import_section(files, args.tiny, n, decoder, work / name.replace(" ", "-"), args.repeats)
@@ -440,7 +443,8 @@ def main() -> int:
             out["import"][name] = dict(runs, ratio=ratio, mean_file_kb=statistics.mean(sizes) / 1e3)
             for decoder, r in runs.items():
                 print(f"{name:<13}{decoder:<10}{r['imported']:>7}{r['files_per_s']:>10.1f}{r['mb_per_s']:>8.2f}"
-                      f"{r['start_up_s']:>12.1f}{r['peak_mb']:>9.0f}")
+                      f"{r['start_up_s']:>12.1f}{r['peak_mb']:>9.0f}  "
+                      f"{', '.join(f'{x:.1f}' for x in r['files_per_s_each'])}")
             print(f"{name:<13}import with fitvec: {ratio:.1f}x the same pipeline with fitparse "
                   f"(files of {statistics.mean(sizes) / 1e3:.0f} KB on average)")
         if (corpus / "MANIFEST.csv").exists():
